@@ -1,0 +1,139 @@
+/**
+ * Assembles the Express app: middleware in a fixed order, then the area routers, then 404 and errors.
+ */
+import path from 'node:path';
+import cookieParser from 'cookie-parser';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import passport from 'passport';
+import { ROOT } from './config.js';
+import type { AppContext } from './platform/context.js';
+import { csrfProtection } from './platform/csrf.js';
+import { isReachable } from './platform/db.js';
+import { errorHandler, notFound } from './platform/errors.js';
+import { flashMiddleware } from './platform/flash.js';
+import { DEFAULT_LANG, isLang } from './platform/i18n.js';
+import { httpLogger } from './platform/logger.js';
+import { navigationFor } from './platform/navigation.js';
+import type { Actor } from './platform/policy.js';
+import { DbSessionStore } from './platform/session-store.js';
+import { setupViews } from './platform/views.js';
+import { configurePassport } from './people/auth.js';
+import { accountRouter } from './people/account-routes.js';
+import { adminRouter } from './people/admin-routes.js';
+import { institutionRouter } from './people/institution-routes.js';
+import { homeRouter } from './people/home-routes.js';
+import { mailAdminRouter } from './platform/mail/routes.js';
+import { auditRouter } from './platform/audit-routes.js';
+
+export const SESSION_IDLE_MS = 2 * 3600_000;
+export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
+
+export interface AppState {
+  ready: boolean;
+}
+
+export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
+  const { config, sequelize, logger } = ctx;
+  const app = express();
+  const secure = config.baseUrl.startsWith('https:');
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+  setupViews(app, config.env !== 'development');
+
+  if (config.logLevel !== 'silent') app.use(httpLogger(logger));
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const ok = state.ready && (await isReachable(sequelize));
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable' });
+  });
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          ...(secure ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      hsts: secure,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: config.env === 'production' ? '1d' : 0, index: false }));
+
+  app.use(cookieParser());
+  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 500 }));
+  app.use(express.json({ limit: '200kb' }));
+
+  const store = new DbSessionStore(sequelize, SESSION_IDLE_MS);
+  app.use(
+    session({
+      name: 'yrd.sid',
+      secret: config.sessionSecret,
+      store,
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      proxy: config.trustProxy !== false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure, path: '/' },
+    }),
+  );
+  configurePassport(ctx);
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  // Absolute session lifetime: a session older than SESSION_ABSOLUTE_MS ends whatever the activity.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = (req.session as { startedAt?: number } | undefined)?.startedAt;
+    if (req.user && started && Date.now() - started > SESSION_ABSOLUTE_MS) {
+      return req.session.destroy(() => {
+        res.clearCookie('yrd.sid', { path: '/' });
+        res.redirect(303, '/login');
+      });
+    }
+    next();
+  });
+
+  // Language: the user's choice, else the cookie, else zh-CN.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const actor = req.user as Actor | undefined;
+    const cookieLang = req.cookies?.['yrd.lang'];
+    res.locals.lang = actor && isLang(actor.lang) ? actor.lang : isLang(cookieLang) ? cookieLang : DEFAULT_LANG;
+    res.locals.htmlLang = res.locals.lang === 'en' ? 'en' : 'zh-CN';
+    next();
+  });
+  app.use(csrfProtection(config.sessionSecret, secure));
+  app.use(flashMiddleware(secure));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const actor = (req.user as Actor | undefined) ?? null;
+    res.locals.currentUser = actor ? { name: actor.name, email: actor.email } : null;
+    res.locals.nav = navigationFor(actor, req.path);
+    res.locals.currentPath = req.originalUrl.length <= 500 ? req.originalUrl : req.path;
+    next();
+  });
+
+  app.use(homeRouter(ctx));
+  app.use(accountRouter(ctx));
+  app.use(institutionRouter(ctx));
+  app.use(adminRouter(ctx));
+  app.use(auditRouter(ctx));
+  app.use(mailAdminRouter(ctx));
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return { app, sessionStore: store };
+}

@@ -1,0 +1,68 @@
+/**
+ * Entry point: `npm start` runs the compiled file. Migrates, seeds the demo dataset on first start, serves,
+ * and stops gracefully on SIGTERM/SIGINT. WORKERS=n forks n processes sharing the port (node:cluster);
+ * with SQLite keep one worker — several need MySQL/MariaDB.
+ */
+import cluster from 'node:cluster';
+import { loadConfig } from './config.js';
+import { boot } from './boot.js';
+import { DEMO_LOGINS } from './seed/demo.js';
+import { createMigrator } from './platform/migrator.js';
+import { createSequelize } from './platform/db.js';
+
+async function runPrimary(workers: number) {
+  const config = loadConfig();
+  // Migrate once, in the primary, before any worker starts.
+  const sequelize = createSequelize({ databaseUrl: config.databaseUrl });
+  await createMigrator(sequelize).up();
+  await sequelize.close();
+  for (let i = 0; i < workers; i++) cluster.fork();
+  cluster.on('exit', (w, code, signal) => {
+    if (signal !== 'SIGTERM' && code !== 0) cluster.fork();
+  });
+  const stop = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function runServer(announce: boolean) {
+  const config = loadConfig();
+  const p = await boot(config, { seed: config.seedDemo && (cluster.isPrimary || cluster.worker?.id === 1) });
+  const server = p.app.listen(config.port, config.host, () => {
+    if (!announce) return;
+    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/`;
+    const lines = [
+      '',
+      `  长三角联合攻关平台 YRD Joint Research Platform`,
+      `  Serving on ${url}  (database: ${config.databaseUrl.replace(/\/\/[^@]*@/, '//***@')})`,
+      ...(config.seedDemo ? ['', '  Demo logins (password for all: ' + DEMO_LOGINS.password + '):', ...DEMO_LOGINS.users.map((u) => `    ${u.role.padEnd(18)} ${u.email}`)] : []),
+      config.smtpUrl ? '' : '  SMTP_URL not set: mail waits in the outbox, readable at /admin/outbox.',
+      '',
+    ];
+    console.log(lines.join('\n'));
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    p.logger.info('shutting down');
+    await p.shutdown(server);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  const prune = setInterval(() => void p.sessionStore.prune().catch(() => undefined), 3600_000);
+  prune.unref();
+}
+
+const workers = loadConfig().workers;
+if (workers > 1 && cluster.isPrimary) {
+  await runPrimary(workers);
+} else {
+  await runServer(cluster.isPrimary || cluster.worker?.id === 1);
+}

@@ -1,0 +1,94 @@
+/**
+ * Audit trail: every mutation writes one AuditEvent in the same transaction as the change.
+ * The table is append-only (database triggers refuse UPDATE and DELETE); this module only inserts and reads.
+ */
+import { DataTypes, Model, Op, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+
+export class AuditEvent extends Model<InferAttributes<AuditEvent>, InferCreationAttributes<AuditEvent>> {
+  declare id: CreationOptional<number>;
+  declare actorId: number | null;
+  declare action: string;
+  declare entityType: string;
+  declare entityId: string | null;
+  declare beforeJson: string | null;
+  declare afterJson: string | null;
+  declare ip: string | null;
+  declare requestId: string | null;
+  declare createdAt: CreationOptional<Date>;
+}
+
+export function initAuditModel(sequelize: Sequelize): void {
+  AuditEvent.init(
+    {
+      id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+      actorId: { type: DataTypes.INTEGER, allowNull: true },
+      action: { type: DataTypes.STRING(64), allowNull: false },
+      entityType: { type: DataTypes.STRING(64), allowNull: false },
+      entityId: { type: DataTypes.STRING(64), allowNull: true },
+      beforeJson: { type: DataTypes.TEXT, allowNull: true },
+      afterJson: { type: DataTypes.TEXT, allowNull: true },
+      ip: { type: DataTypes.STRING(64), allowNull: true },
+      requestId: { type: DataTypes.STRING(64), allowNull: true },
+      createdAt: DataTypes.DATE,
+    },
+    { sequelize, tableName: 'audit_events', underscored: true, updatedAt: false },
+  );
+}
+
+/** Who acted and from where; built from the request by `auditContext(req)`. */
+export interface AuditContext {
+  actorId: number | null;
+  ip: string | null;
+  requestId: string | null;
+}
+
+export const SYSTEM: AuditContext = { actorId: null, ip: null, requestId: null };
+
+const SECRET_FIELDS = /password|token|secret|hash/i;
+
+/** A JSON snapshot without secrets (password hashes, tokens). */
+export function snapshot(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const plain = typeof (value as { toJSON?: () => unknown }).toJSON === 'function' ? (value as { toJSON: () => unknown }).toJSON() : value;
+  return JSON.stringify(plain, (k, v) => (k && SECRET_FIELDS.test(k) ? '[redacted]' : v));
+}
+
+export async function audit(
+  t: Transaction,
+  ctx: AuditContext,
+  e: { action: string; entityType: string; entityId?: string | number | null; before?: unknown; after?: unknown },
+): Promise<void> {
+  await AuditEvent.create(
+    {
+      actorId: ctx.actorId,
+      action: e.action,
+      entityType: e.entityType,
+      entityId: e.entityId === undefined || e.entityId === null ? null : String(e.entityId),
+      beforeJson: snapshot(e.before),
+      afterJson: snapshot(e.after),
+      ip: ctx.ip,
+      requestId: ctx.requestId,
+    },
+    { transaction: t },
+  );
+}
+
+export interface AuditFilter {
+  actorId?: number;
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export async function findAuditEvents(f: AuditFilter, page: number, pageSize: number) {
+  const where: WhereOptions<AuditEvent> = {};
+  if (f.actorId) Object.assign(where, { actorId: f.actorId });
+  if (f.action) Object.assign(where, { action: { [Op.like]: `${f.action.replace(/[%_\\]/g, '\\$&')}%` } });
+  if (f.entityType) Object.assign(where, { entityType: f.entityType });
+  if (f.entityId) Object.assign(where, { entityId: f.entityId });
+  if (f.from || f.to) Object.assign(where, { createdAt: { ...(f.from ? { [Op.gte]: f.from } : {}), ...(f.to ? { [Op.lt]: f.to } : {}) } });
+  const { rows, count } = await AuditEvent.findAndCountAll({ where, order: [['id', 'DESC']], limit: pageSize, offset: (page - 1) * pageSize });
+  return { rows, count };
+}

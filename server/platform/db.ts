@@ -1,0 +1,112 @@
+/**
+ * Database connection (SQLite file by default, MySQL/MariaDB through mysql2 with DATABASE_URL=mysql://…)
+ * and the one way the app runs a transaction: `withTransaction`, which serialises writers on SQLite and
+ * retries a whole transaction on MySQL deadlock / lock-wait timeout.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Sequelize, Transaction, type Options } from 'sequelize';
+import { ROOT } from '../config.js';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export interface DbSettings {
+  databaseUrl: string;
+  poolMax?: number;
+  logging?: boolean;
+}
+
+export function dialectOf(url: string): Dialect {
+  return url.startsWith('sqlite:') ? 'sqlite' : 'mysql';
+}
+
+export function sqlitePath(url: string): string {
+  const rest = url.slice('sqlite:'.length).replace(/^\/\//, '');
+  if (rest === ':memory:') throw new Error('sqlite::memory: is not supported: transactions use their own connections');
+  return path.resolve(ROOT, rest);
+}
+
+export function createSequelize(s: DbSettings): Sequelize {
+  const common: Options = {
+    logging: s.logging ? console.log : false,
+    define: { underscored: true, timestamps: true },
+    retry: { max: 0 },
+  };
+  if (dialectOf(s.databaseUrl) === 'sqlite') {
+    const storage = sqlitePath(s.databaseUrl);
+    mkdirSync(path.dirname(storage), { recursive: true });
+    const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage, transactionType: Transaction.TYPES.IMMEDIATE });
+    sequelize.addHook('afterConnect', async (connection: unknown) => {
+      const c = connection as { configure(o: 'busyTimeout', ms: number): void; exec(sql: string, cb: (e: Error | null) => void): void };
+      c.configure('busyTimeout', 10_000);
+      await new Promise<void>((resolve, reject) =>
+        c.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;', (e) => (e ? reject(e) : resolve())),
+      );
+    });
+    return sequelize;
+  }
+  const url = s.databaseUrl.replace(/^mariadb:/, 'mysql:');
+  return new Sequelize(url, {
+    ...common,
+    dialect: 'mysql',
+    timezone: '+00:00',
+    dialectOptions: { charset: 'utf8mb4', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000 },
+    define: { ...common.define, charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
+    pool: { max: s.poolMax ?? 10, min: 0, acquire: 10_000, idle: 10_000, evict: 5_000 },
+  });
+}
+
+/** A FIFO async mutex: SQLite allows one writer, so writers queue here instead of failing with SQLITE_BUSY. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+const sqliteWriters = new WeakMap<Sequelize, Mutex>();
+const RETRYABLE = new Set([1213, 1205]); // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
+
+function mysqlErrno(e: unknown): number | undefined {
+  const err = e as { parent?: { errno?: number }; original?: { errno?: number } };
+  return err?.parent?.errno ?? err?.original?.errno;
+}
+
+/**
+ * Run `fn` in one transaction. Everything inside must pass `{ transaction: t }`.
+ * MySQL: the whole transaction is retried (bounded) on deadlock or lock wait timeout.
+ */
+export async function withTransaction<T>(sequelize: Sequelize, fn: (t: Transaction) => Promise<T>): Promise<T> {
+  if (sequelize.getDialect() === 'sqlite') {
+    let m = sqliteWriters.get(sequelize);
+    if (!m) sqliteWriters.set(sequelize, (m = new Mutex()));
+    return m.run(() => sequelize.transaction((t) => fn(t)));
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, (t) => fn(t));
+    } catch (e) {
+      const errno = mysqlErrno(e);
+      if (attempt >= 4 || errno === undefined || !RETRYABLE.has(errno)) throw e;
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30));
+    }
+  }
+}
+
+/** True when the database answers a trivial query. */
+export async function isReachable(sequelize: Sequelize): Promise<boolean> {
+  try {
+    await sequelize.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}

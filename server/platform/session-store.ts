@@ -1,0 +1,75 @@
+/**
+ * express-session store in the `sessions` table, so several app processes share sign-ins.
+ * Reads are one indexed query; `touch` writes at most once per TOUCH_EVERY so browsing does not write.
+ * A store error reaches express-session as an error (→ 503), never as "no session".
+ */
+import session from 'express-session';
+import { QueryTypes, type Sequelize } from 'sequelize';
+
+const TOUCH_EVERY_MS = 5 * 60_000;
+
+type Data = session.SessionData & { passport?: { user?: { id?: number } } };
+
+export class DbSessionStore extends session.Store {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly ttlMs: number,
+  ) {
+    super();
+  }
+
+  private expiresFor(s: session.SessionData): Date {
+    const e = s.cookie?.expires;
+    return e ? new Date(e) : new Date(Date.now() + this.ttlMs);
+  }
+
+  override get(sid: string, cb: (err: unknown, s?: session.SessionData | null) => void): void {
+    this.sequelize
+      .query<{ data: string; expires: Date | string }>('SELECT data, expires FROM sessions WHERE sid = ?', { replacements: [sid], type: QueryTypes.SELECT })
+      .then((rows) => {
+        const row = rows[0];
+        if (!row || new Date(row.expires).getTime() <= Date.now()) return cb(null, null);
+        const data = JSON.parse(row.data) as session.SessionData & { _expires?: number };
+        data._expires = new Date(row.expires).getTime();
+        cb(null, data);
+      }, cb);
+  }
+
+  override set(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
+    const { _expires, ...rest } = s as Data & { _expires?: number };
+    void _expires;
+    const data = JSON.stringify(rest);
+    const userId = (s as Data).passport?.user?.id ?? null;
+    const expires = this.expiresFor(s);
+    const sql =
+      this.sequelize.getDialect() === 'sqlite'
+        ? 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires = excluded.expires'
+        : 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), data = VALUES(data), expires = VALUES(expires)';
+    this.sequelize.query(sql, { replacements: [sid, userId, data, expires] }).then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  override touch(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
+    const newExpiry = this.expiresFor(s);
+    const old = (s as { _expires?: number })._expires;
+    if (old !== undefined && newExpiry.getTime() - old < TOUCH_EVERY_MS) return cb?.();
+    this.sequelize.query('UPDATE sessions SET expires = ? WHERE sid = ?', { replacements: [newExpiry, sid] }).then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.sequelize.query('DELETE FROM sessions WHERE sid = ?', { replacements: [sid] }).then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  /** Remove expired rows (run periodically). */
+  async prune(): Promise<void> {
+    await this.sequelize.query('DELETE FROM sessions WHERE expires < ?', { replacements: [new Date()] });
+  }
+}
+
+/** End every session of a user (password reset, disabled account, changed roles). */
+export async function destroyUserSessions(sequelize: Sequelize, userId: number, options: { transaction?: import('sequelize').Transaction; exceptSid?: string } = {}): Promise<void> {
+  if (options.exceptSid) {
+    await sequelize.query('DELETE FROM sessions WHERE user_id = ? AND sid <> ?', { replacements: [userId, options.exceptSid], transaction: options.transaction });
+  } else {
+    await sequelize.query('DELETE FROM sessions WHERE user_id = ?', { replacements: [userId], transaction: options.transaction });
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Handlebars views (express-handlebars): layouts, partials and the helpers every view may use.
+ * Templates never receive req.query, req.body or a model instance: routes build explicit view models.
+ */
+import path from 'node:path';
+import type { Express } from 'express';
+import { create } from 'express-handlebars';
+import type { HelperOptions } from 'handlebars';
+import { ROOT } from '../config.js';
+import { DEFAULT_LANG, tFor } from './i18n.js';
+
+export const TIME_ZONE = 'Asia/Shanghai';
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+export function formatDateTime(d: Date | string | null | undefined, lang: string, withTime = true): string {
+  if (!d) return '';
+  const date = d instanceof Date ? d : new Date(d);
+  if (Number.isNaN(date.getTime())) return '';
+  const key = `${lang}|${withTime}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
+      timeZone: TIME_ZONE,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      ...(withTime ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : {}),
+    });
+    dateFormats.set(key, f);
+  }
+  return f.format(date);
+}
+
+function langOf(options: HelperOptions): string {
+  return (options?.data?.root?.lang as string | undefined) ?? DEFAULT_LANG;
+}
+
+export const helpers = {
+  /** {{t "ns:key" name=value}} — the translation in the page's language. */
+  t(key: unknown, options: HelperOptions) {
+    return tFor(langOf(options))(String(key), { ...(options?.hash ?? {}) }) as string;
+  },
+  /** {{tk kindKey "people:types"}} — translate a value under a key prefix (enum labels). */
+  tk(value: unknown, prefix: unknown, options: HelperOptions) {
+    return tFor(langOf(options))(`${String(prefix)}.${String(value)}`) as string;
+  },
+  dateTime(d: Date | string | null, options: HelperOptions) {
+    return formatDateTime(d, langOf(options));
+  },
+  date(d: Date | string | null, options: HelperOptions) {
+    return formatDateTime(d, langOf(options), false);
+  },
+  eq: (a: unknown, b: unknown) => a === b,
+  concat: (...args: unknown[]) => args.slice(0, -1).map(String).join(''),
+  or: (...args: unknown[]) => args.slice(0, -1).some(Boolean),
+  and: (...args: unknown[]) => args.slice(0, -1).every(Boolean),
+  not: (a: unknown) => !a,
+  json: (v: unknown) => JSON.stringify(v),
+  /** Pick the zh or en variant of a bilingual value: {{bi nameZh nameEn}}. */
+  bi(zh: unknown, en: unknown, options: HelperOptions) {
+    return langOf(options) === 'en' && en ? String(en) : String(zh ?? '');
+  },
+};
+
+export function setupViews(app: Express, cache: boolean): void {
+  const hbs = create({
+    extname: '.hbs',
+    defaultLayout: 'main',
+    layoutsDir: path.join(ROOT, 'views', 'layouts'),
+    partialsDir: path.join(ROOT, 'views', 'partials'),
+    helpers,
+  });
+  app.engine('.hbs', hbs.engine);
+  app.set('view engine', '.hbs');
+  app.set('views', path.join(ROOT, 'views'));
+  app.set('view cache', cache);
+}
