@@ -6,7 +6,6 @@ import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
-import passport from 'passport';
 import { ROOT } from './config.js';
 import type { AppContext } from './platform/context.js';
 import { csrfProtection } from './platform/csrf.js';
@@ -16,10 +15,10 @@ import { flashMiddleware } from './platform/flash.js';
 import { DEFAULT_LANG, isLang } from './platform/i18n.js';
 import { httpLogger } from './platform/logger.js';
 import { navigationFor } from './platform/navigation.js';
-import type { Actor } from './platform/policy.js';
+import { can, guard, type Actor } from './platform/policy.js';
 import { DbSessionStore } from './platform/session-store.js';
 import { setupViews } from './platform/views.js';
-import { configurePassport } from './people/auth.js';
+import { createAuthenticator } from './people/auth.js';
 import { accountRouter } from './people/account-routes.js';
 import { adminRouter } from './people/admin-routes.js';
 import { institutionRouter } from './people/institution-routes.js';
@@ -45,8 +44,9 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
 
   if (config.logLevel !== 'silent') app.use(httpLogger(logger));
 
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
+  const probes = guard(app);
+  probes.get('/healthz', can.anyone, (_req, res) => void res.json({ status: 'ok' }));
+  probes.get('/readyz', can.anyone, async (_req, res) => {
     const ok = state.ready && (await isReachable(sequelize));
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable' });
   });
@@ -92,9 +92,9 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
       cookie: { httpOnly: true, sameSite: 'lax', secure, path: '/' },
     }),
   );
-  configurePassport(ctx);
-  app.use(passport.initialize());
-  app.use(passport.session());
+  const authenticator = createAuthenticator(ctx);
+  app.use(authenticator.initialize());
+  app.use(authenticator.session());
 
   // Absolute session lifetime: a session older than SESSION_ABSOLUTE_MS ends whatever the activity.
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -127,7 +127,7 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
   });
 
   app.use(homeRouter(ctx));
-  app.use(accountRouter(ctx));
+  app.use(accountRouter(ctx, authenticator));
   app.use(institutionRouter(ctx));
   app.use(adminRouter(ctx));
   app.use(auditRouter(ctx));

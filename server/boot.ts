@@ -11,7 +11,7 @@ import { createLogger } from './platform/logger.js';
 import { OutboxWorker } from './platform/mail/worker.js';
 import { migrateUp } from './platform/migrator.js';
 import { setHashConcurrency } from './platform/passwords.js';
-import { initModels } from './models.js';
+import { initModels, releaseModels } from './models.js';
 import { seedDemo } from './seed/demo.js';
 
 export async function boot(config: Config, o: { migrate?: boolean; seed?: boolean; logger?: Logger; startWorker?: boolean } = {}) {
@@ -45,6 +45,7 @@ export async function boot(config: Config, o: { migrate?: boolean; seed?: boolea
     }
     await worker.stop();
     await sequelize.close();
+    releaseModels(sequelize);
   }
 
   return { app, sequelize, logger, worker, sessionStore, state, seeded, shutdown };

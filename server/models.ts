@@ -1,11 +1,31 @@
-/** Registers every area's Sequelize models on one connection. */
+/**
+ * Registers every area's Sequelize models on one connection. Sequelize models are process-wide classes, so a
+ * second platform in the same process (tests, tools) rebinds them; `releaseModels` gives them back to the
+ * previous connection when that platform closes.
+ */
 import type { Sequelize } from 'sequelize';
 import { initAuditModel } from './platform/audit.js';
 import { initOutboxModel } from './platform/mail/outbox.js';
 import { initPeopleModels } from './people/models.js';
 
-export function initModels(sequelize: Sequelize): void {
+const bindings: Sequelize[] = [];
+
+function bind(sequelize: Sequelize): void {
   initAuditModel(sequelize);
   initOutboxModel(sequelize);
   initPeopleModels(sequelize);
+}
+
+export function initModels(sequelize: Sequelize): void {
+  bindings.push(sequelize);
+  bind(sequelize);
+}
+
+export function releaseModels(sequelize: Sequelize): void {
+  const i = bindings.lastIndexOf(sequelize);
+  if (i < 0) return;
+  const wasCurrent = i === bindings.length - 1;
+  bindings.splice(i, 1);
+  const previous = bindings[bindings.length - 1];
+  if (wasCurrent && previous) bind(previous);
 }

@@ -3,14 +3,13 @@
  * Routes are thin: policy → validate → command → render.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import passport from 'passport';
 import { auditContext, actorOf, type AppContext } from '../platform/context.js';
 import { parseForm, type FieldErrors } from '../platform/forms.js';
 import { can, guard, type Actor } from '../platform/policy.js';
 import { safeNext } from '../platform/redirects.js';
 import { withTransaction } from '../platform/db.js';
 import { audit } from '../platform/audit.js';
-import { LockedOut } from './auth.js';
+import { LockedOut, type Authenticator } from './auth.js';
 import { changePassword, register, requestPasswordReset, resetPassword, tokenIsUsable, updateProfile, verifyEmail } from './account-service.js';
 import { institutionOptions } from './institution-service.js';
 import { User } from './models.js';
@@ -20,7 +19,7 @@ function renderLogin(res: Response, status: number, m: { values?: Record<string,
   res.status(status).render('people/login', { title: 'people:login.title', values: m.values ?? {}, errors: m.errors ?? {}, formError: m.formError, formErrorParams: m.formErrorParams, next: m.next ?? '' });
 }
 
-export function accountRouter(ctx: AppContext): Router {
+export function accountRouter(ctx: AppContext, passport: Authenticator): Router {
   const router = Router();
   const r = guard(router);
   const { sequelize, config } = ctx;

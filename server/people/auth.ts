@@ -74,9 +74,13 @@ export class LockedOut extends Error {
   }
 }
 
-export function configurePassport(ctx: AppContext): void {
+export type Authenticator = InstanceType<typeof passport.Authenticator>;
+
+/** One authenticator per app (not passport's global), bound to that app's database. */
+export function createAuthenticator(ctx: AppContext): Authenticator {
   const { sequelize } = ctx;
-  passport.use(
+  const auth: Authenticator = new passport.Authenticator();
+  auth.use(
     new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: true }, async (req, email, password, done) => {
       try {
         const ip = req.ip ?? '';
@@ -98,7 +102,8 @@ export function configurePassport(ctx: AppContext): void {
       }
     }),
   );
-  passport.serializeUser<Actor>((actor, done) => done(null, actor as Actor));
-  passport.deserializeUser<Actor>((actor, done) => done(null, actor));
+  auth.serializeUser<Actor>((actor, done) => done(null, actor as Actor));
+  auth.deserializeUser<Actor>((actor, done) => done(null, actor));
+  return auth;
 }
 

@@ -47,6 +47,7 @@ export function errorHandler(logger: Logger) {
     if (err instanceof HttpError) reason = err.reason;
     else if (e.type === 'entity.too.large' || e.code === 'LIMIT_FILE_SIZE') (status = 413), (reason = 'common:errors.413.reason');
     else if (e.type === 'parameters.too.many' || e.type === 'entity.parse.failed') (status = 400), (reason = 'common:errors.400.reason');
+    else if (status === 503) reason = 'common:errors.503.reason';
     else if (/^Sequelize(Connection|ConnectionRefused|HostNotReachable|ConnectionAcquireTimeout|ConnectionTimedOut)Error$/.test(e.name ?? '') || e.code === 'SQLITE_BUSY')
       (status = 503), (reason = 'common:errors.503.reason');
     else if (status >= 400 && status < 500) reason = `common:errors.${status === 404 ? 'notFound' : '400'}.reason`;

@@ -65,7 +65,7 @@ export class Forbidden extends Error {
 }
 
 function enforce(policy: Policy): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+  return async function enforcePolicy(req: Request, _res: Response, next: NextFunction) {
     const d = await policy((req.user as Actor | undefined) ?? null, req);
     if (d.ok) return next();
     next(new Forbidden(d.status, d.reason));
@@ -75,7 +75,7 @@ function enforce(policy: Policy): RequestHandler {
 type Method = 'get' | 'post';
 
 /** `guard(router).get(path, policy, …handlers)`: a route cannot be declared without its policy. */
-export function guard(router: Router, prefix = '') {
+export function guard(router: Pick<Router, Method>, prefix = '') {
   const add = (method: Method) => (path: string, policy: Policy, ...handlers: RequestHandler[]) => {
     if (!policy.description) throw new Error(`policy for ${method.toUpperCase()} ${prefix}${path} has no description`);
     declaredRoutes.push({ method: method.toUpperCase(), path: prefix + path, policy: policy.description });

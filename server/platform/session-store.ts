@@ -8,6 +8,15 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 
 const TOUCH_EVERY_MS = 5 * 60_000;
 
+/** The session store could not answer: the request fails with 503 instead of running as a visitor. */
+export class SessionStoreUnavailable extends Error {
+  readonly status = 503;
+  constructor(cause: unknown) {
+    super('session store unavailable', { cause });
+  }
+}
+const unavailable = (cb: (e: unknown) => void) => (e: unknown) => cb(new SessionStoreUnavailable(e));
+
 type Data = session.SessionData & { passport?: { user?: { id?: number } } };
 
 export class DbSessionStore extends session.Store {
@@ -32,7 +41,7 @@ export class DbSessionStore extends session.Store {
         const data = JSON.parse(row.data) as session.SessionData & { _expires?: number };
         data._expires = new Date(row.expires).getTime();
         cb(null, data);
-      }, cb);
+      }, unavailable(cb));
   }
 
   override set(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
@@ -45,18 +54,18 @@ export class DbSessionStore extends session.Store {
       this.sequelize.getDialect() === 'sqlite'
         ? 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires = excluded.expires'
         : 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), data = VALUES(data), expires = VALUES(expires)';
-    this.sequelize.query(sql, { replacements: [sid, userId, data, expires] }).then(() => cb?.(), (e) => cb?.(e));
+    this.sequelize.query(sql, { replacements: [sid, userId, data, expires] }).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
   override touch(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
     const newExpiry = this.expiresFor(s);
     const old = (s as { _expires?: number })._expires;
     if (old !== undefined && newExpiry.getTime() - old < TOUCH_EVERY_MS) return cb?.();
-    this.sequelize.query('UPDATE sessions SET expires = ? WHERE sid = ?', { replacements: [newExpiry, sid] }).then(() => cb?.(), (e) => cb?.(e));
+    this.sequelize.query('UPDATE sessions SET expires = ? WHERE sid = ?', { replacements: [newExpiry, sid] }).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.sequelize.query('DELETE FROM sessions WHERE sid = ?', { replacements: [sid] }).then(() => cb?.(), (e) => cb?.(e));
+    this.sequelize.query('DELETE FROM sessions WHERE sid = ?', { replacements: [sid] }).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
   /** Remove expired rows (run periodically). */

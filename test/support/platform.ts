@@ -14,13 +14,18 @@ export type Platform = Awaited<ReturnType<typeof boot>>;
 
 let current: Promise<Platform> | null = null;
 
+let sqliteUrl: string | null = null;
+
+/** The run's database: DATABASE_URL, or a fresh SQLite file per test process (created once). */
 export function testDatabaseUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  if (sqliteUrl) return sqliteUrl;
   const dir = path.join(ROOT, 'var', 'test');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `test-${process.pid}.sqlite`);
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  return `sqlite:${path.relative(ROOT, file)}`;
+  sqliteUrl = `sqlite:${path.relative(ROOT, file)}`;
+  return sqliteUrl;
 }
 
 export function testConfig(overrides: Record<string, string> = {}) {
