@@ -7,6 +7,8 @@ import type { Sequelize } from 'sequelize';
 import { initAuditModel } from './platform/audit.js';
 import { initOutboxModel } from './platform/mail/outbox.js';
 import { initPeopleModels } from './people/models.js';
+import { initCallModels } from './calls/models.js';
+import { initProposalModels } from './proposals/models.js';
 
 const bindings: Sequelize[] = [];
 
@@ -14,6 +16,8 @@ function bind(sequelize: Sequelize): void {
   initAuditModel(sequelize);
   initOutboxModel(sequelize);
   initPeopleModels(sequelize);
+  initCallModels(sequelize);
+  initProposalModels(sequelize);
 }
 
 export function initModels(sequelize: Sequelize): void {
