@@ -25,6 +25,9 @@ import { institutionRouter } from './people/institution-routes.js';
 import { homeRouter } from './people/home-routes.js';
 import { mailAdminRouter } from './platform/mail/routes.js';
 import { auditRouter } from './platform/audit-routes.js';
+import { callRouter } from './calls/routes.js';
+import { proposalEditorRouter } from './proposals/editor-routes.js';
+import { proposalOfficeRouter } from './proposals/review-routes.js';
 
 export const SESSION_IDLE_MS = 2 * 3600_000;
 export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
@@ -128,6 +131,9 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
 
   app.use(homeRouter(ctx));
   app.use(accountRouter(ctx, authenticator));
+  app.use(callRouter(ctx));
+  app.use(proposalEditorRouter(ctx));
+  app.use(proposalOfficeRouter(ctx));
   app.use(institutionRouter(ctx));
   app.use(adminRouter(ctx));
   app.use(auditRouter(ctx));

@@ -10,6 +10,10 @@ export interface NavItem {
 export function navigationFor(actor: Actor | null, currentPath: string): NavItem[] {
   const items: Array<[string, string, boolean]> = [
     ['/', 'common:nav.home', true],
+    ['/calls', 'common:nav.calls', true],
+    ['/proposals', 'common:nav.proposals', !!actor],
+    ['/endorsements', 'common:nav.endorsements', hasRole(actor, 'institution_admin')],
+    ['/screening', 'common:nav.screening', hasRole(actor, 'officer')],
     ['/institutions', 'common:nav.institutions', !!actor],
     ['/admin', 'common:nav.admin', hasRole(actor, 'admin')],
   ];
