@@ -4,12 +4,14 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { auditContext, actorOf, type AppContext } from '../platform/context.js';
-import { parseForm, type FieldErrors } from '../platform/forms.js';
+import { echo, parseForm, type FieldErrors } from '../platform/forms.js';
 import { can, guard, type Actor } from '../platform/policy.js';
 import { safeNext } from '../platform/redirects.js';
 import { withTransaction } from '../platform/db.js';
 import { audit } from '../platform/audit.js';
 import { LockedOut, type Authenticator } from './auth.js';
+import { consume } from '../platform/throttle.js';
+import { normaliseEmail } from './rules.js';
 import { changePassword, register, requestPasswordReset, resetPassword, tokenIsUsable, updateProfile, verifyEmail } from './account-service.js';
 import { institutionOptions } from './institution-service.js';
 import { User } from './models.js';
@@ -25,6 +27,14 @@ export function accountRouter(ctx: AppContext, passport: Authenticator): Router 
   const { sequelize, config } = ctx;
   const links = { baseUrl: config.baseUrl };
   const afterCommit = () => ctx.kickOutbox();
+  /** Mail-sending forms: 5 requests per address and 20 per client address in 15 minutes. */
+  const REQUEST_LIMIT = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
+  const limited = (purpose: string, email: string, ip: string | undefined) =>
+    consume(sequelize, [
+      [`${purpose}:id:${normaliseEmail(email)}`, REQUEST_LIMIT],
+      [`${purpose}:ip:${ip ?? ''}`, { ...REQUEST_LIMIT, maxFailures: 20 }],
+    ]);
+  const minutesUntil = (d: Date) => Math.max(1, Math.ceil((d.getTime() - Date.now()) / 60_000));
 
   r.get('/login', can.anyone, (req, res) => {
     if (actorOf(req)) return res.redirect(303, safeNext(req.query.next));
@@ -66,13 +76,22 @@ export function accountRouter(ctx: AppContext, passport: Authenticator): Router 
     });
   });
 
-  const renderRegister = async (res: Response, status: number, values: Record<string, string>, errors: FieldErrors) =>
-    res.status(status).render('people/register', { title: 'people:register.title', values, errors, institutions: await institutionOptions(res.locals.lang, values.institutionId) });
+  const renderRegister = async (res: Response, status: number, values: Record<string, string>, errors: FieldErrors, waitMinutes?: number) =>
+    res.status(status).render('people/register', {
+      title: 'people:register.title',
+      values,
+      errors,
+      formError: waitMinutes ? 'people:throttled' : undefined,
+      minutes: waitMinutes,
+      institutions: await institutionOptions(res.locals.lang, values.institutionId),
+    });
 
   r.get('/register', can.guest, async (_req, res) => renderRegister(res, 200, {}, {}));
   r.post('/register', can.guest, async (req, res) => {
     const form = parseForm(registerSchema, req.body);
     if (!form.ok) return renderRegister(res, 400, form.values, form.errors);
+    const wait = await limited('register', form.data.email, req.ip);
+    if (wait) return renderRegister(res, 429, echo(req.body), {}, minutesUntil(wait));
     await register(sequelize, auditContext(req), links, { ...form.data, lang: res.locals.lang });
     afterCommit();
     res.render('people/check-mail', { title: 'people:register.checkMailTitle', message: 'people:register.checkMail', email: form.data.email });
@@ -93,6 +112,8 @@ export function accountRouter(ctx: AppContext, passport: Authenticator): Router 
   r.post('/password/forgot', can.anyone, async (req, res) => {
     const form = parseForm(forgotSchema, req.body);
     if (!form.ok) return res.status(400).render('people/forgot', { title: 'people:forgot.title', values: form.values, errors: form.errors });
+    const wait = await limited('reset', form.data.email, req.ip);
+    if (wait) return res.status(429).render('people/forgot', { title: 'people:forgot.title', values: { email: form.data.email }, errors: {}, formError: 'people:throttled', minutes: minutesUntil(wait) });
     await requestPasswordReset(sequelize, auditContext(req), links, form.data.email);
     afterCommit();
     res.render('people/check-mail', { title: 'people:forgot.title', message: 'people:forgot.sent', email: form.data.email });

@@ -8,8 +8,9 @@ import type { AppContext } from '../platform/context.js';
 import type { Actor } from '../platform/policy.js';
 import { verifyPassword } from '../platform/passwords.js';
 import { User, UserRole } from './models.js';
-import { afterFailure, isLocked, normaliseEmail, type ThrottleState } from './rules.js';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
+import { clearThrottle, lockedUntil, recordHit } from '../platform/throttle.js';
+import { LOCKOUT, normaliseEmail } from './rules.js';
 
 export async function actorFor(userId: number): Promise<Actor | null> {
   const user = await User.findByPk(userId);
@@ -27,45 +28,23 @@ export async function actorFor(userId: number): Promise<Actor | null> {
 
 // ---- throttling (per identifier and per IP, in the database so all processes agree) ---------------
 
-async function readThrottle(sequelize: Sequelize, key: string): Promise<ThrottleState | null> {
-  const rows = await sequelize.query<{ failures: number; window_start: string | Date; locked_until: string | Date | null }>(
-    'SELECT failures, window_start, locked_until FROM login_throttles WHERE throttle_key = ?',
-    { replacements: [key], type: QueryTypes.SELECT },
-  );
-  const r = rows[0];
-  return r ? { failures: Number(r.failures), windowStart: new Date(r.window_start), lockedUntil: r.locked_until ? new Date(r.locked_until) : null } : null;
-}
-
-async function writeThrottle(sequelize: Sequelize, key: string, s: ThrottleState): Promise<void> {
-  const sql =
-    sequelize.getDialect() === 'sqlite'
-      ? 'INSERT INTO login_throttles (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?) ON CONFLICT(throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until'
-      : 'INSERT INTO login_throttles (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE failures = VALUES(failures), window_start = VALUES(window_start), locked_until = VALUES(locked_until)';
-  await sequelize.query(sql, { replacements: [key, s.failures, s.windowStart, s.lockedUntil] });
-}
-
-export const throttleKeys = (email: string, ip: string) => [`id:${normaliseEmail(email)}`.slice(0, 191), `ip:${ip}`.slice(0, 191)];
+export const throttleKeys = (email: string, ip: string) => [`id:${normaliseEmail(email)}`, `ip:${ip}`];
 
 /** Per-IP limits are looser than per-account ones: several people may share an office address. */
-const IP_FACTOR = 5;
+const IP_POLICY = { ...LOCKOUT, maxFailures: LOCKOUT.maxFailures * 5 };
 
-export async function lockedFor(sequelize: Sequelize, email: string, ip: string, now = new Date()): Promise<Date | null> {
-  const [idKey, ipKey] = throttleKeys(email, ip);
-  const [a, b] = await Promise.all([readThrottle(sequelize, idKey!), readThrottle(sequelize, ipKey!)]);
-  if (isLocked(a, now)) return a!.lockedUntil;
-  if (isLocked(b, now)) return b!.lockedUntil;
-  return null;
+export function lockedFor(sequelize: Sequelize, email: string, ip: string, now = new Date()): Promise<Date | null> {
+  return lockedUntil(sequelize, throttleKeys(email, ip), now);
 }
 
 export async function recordFailure(sequelize: Sequelize, email: string, ip: string, now = new Date()): Promise<void> {
   const [idKey, ipKey] = throttleKeys(email, ip);
-  await writeThrottle(sequelize, idKey!, afterFailure(await readThrottle(sequelize, idKey!), now));
-  const ipState = afterFailure(await readThrottle(sequelize, ipKey!), now, { maxFailures: 10 * IP_FACTOR, windowMs: 15 * 60_000, lockMs: 15 * 60_000 });
-  await writeThrottle(sequelize, ipKey!, ipState);
+  await recordHit(sequelize, idKey!, LOCKOUT, now);
+  await recordHit(sequelize, ipKey!, IP_POLICY, now);
 }
 
-export async function clearFailures(sequelize: Sequelize, email: string): Promise<void> {
-  await sequelize.query('DELETE FROM login_throttles WHERE throttle_key = ?', { replacements: [throttleKeys(email, '')[0]] });
+export function clearFailures(sequelize: Sequelize, email: string): Promise<void> {
+  return clearThrottle(sequelize, throttleKeys(email, '')[0]!);
 }
 
 export class LockedOut extends Error {

@@ -137,3 +137,31 @@ describe('sign-in', () => {
     expect(page.text).to.contain('<html lang="en">');
   });
 });
+
+describe('request limits on mail-sending forms', () => {
+  beforeEach(resetDb);
+
+  it('limits password-reset requests per address, the same for unknown addresses', async () => {
+    await makeUser({ email: 'limit@example.org' });
+    for (const email of ['limit@example.org', 'nobody-here@example.org']) {
+      const agent = await newAgent();
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const token = await csrfFrom(agent, '/password/forgot');
+        statuses.push((await agent.post('/password/forgot').type('form').send({ _csrf: token, email })).status);
+      }
+      expect(statuses, email).to.deep.equal([200, 200, 200, 200, 200, 429]);
+    }
+  });
+
+  it('limits registrations per address and keeps what was typed', async () => {
+    const agent = await newAgent();
+    let last;
+    for (let i = 0; i < 6; i++) {
+      const token = await csrfFrom(agent, '/register');
+      last = await agent.post('/register').type('form').send({ _csrf: token, name: '注册者', email: 'reg@example.org', password: 'long-enough-pass', confirmPassword: 'long-enough-pass' });
+    }
+    expect(last!.status).to.equal(429);
+    expect(last!.text).to.contain('请求过于频繁').and.contain('value="注册者"');
+  });
+});
