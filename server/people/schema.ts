@@ -83,3 +83,26 @@ export const userSearchSchema = z.object({
   role: z.union([z.literal(''), z.enum(ROLES)]).optional().default(''),
   page: z.coerce.number().int().min(1).max(100000).optional().default(1),
 });
+
+// ---- institution registry and administration (lists, decisions) ----------------------------------
+
+const pageParam = z.coerce.number().int().min(1).max(100000).optional().default(1);
+
+/** /institutions?q=&province=&type=&page= */
+export const institutionSearchSchema = z.object({
+  q: z.string().trim().max(100).optional().default(''),
+  province: z.string().trim().max(8).regex(/^[A-Za-z0-9]*$/).optional().default(''),
+  type: z.union([z.literal(''), z.enum(INSTITUTION_TYPES)]).optional().default(''),
+  page: pageParam,
+});
+
+/** /admin/institution-requests?status=&page= */
+export const institutionRequestListSchema = z.object({
+  status: z.enum(['', 'pending', 'approved', 'rejected']).optional().default(''),
+  page: pageParam,
+});
+
+/** Deciding a request: a rejection must say why (the requester reads it in the mail). */
+export const institutionDecisionSchema = decisionSchema.superRefine((v, c) => {
+  if (v.decision === 'reject' && !v.reason) c.addIssue({ code: 'custom', path: ['reason'], message: 'institutions:requests.errors.reasonRequired' });
+});

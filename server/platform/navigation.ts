@@ -15,6 +15,7 @@ export function navigationFor(actor: Actor | null, currentPath: string): NavItem
     ['/endorsements', 'common:nav.endorsements', hasRole(actor, 'institution_admin')],
     ['/screening', 'common:nav.screening', hasRole(actor, 'officer')],
     ['/institutions', 'common:nav.institutions', !!actor],
+    ['/admin/institution-requests', 'common:nav.institutionRequests', hasRole(actor, 'officer') && !hasRole(actor, 'admin')],
     ['/admin', 'common:nav.admin', hasRole(actor, 'admin')],
   ];
   return items
