@@ -1,8 +1,9 @@
 /**
  * Audit trail: every mutation writes one AuditEvent in the same transaction as the change.
- * The table is append-only (database triggers refuse UPDATE and DELETE); this module only inserts and reads.
+ * The table is append-only (database triggers refuse UPDATE and DELETE); this module only inserts.
+ * Admins browse it through audit-routes.ts.
  */
-import { DataTypes, Model, Op, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize, type Transaction } from 'sequelize';
 
 export class AuditEvent extends Model<InferAttributes<AuditEvent>, InferCreationAttributes<AuditEvent>> {
   declare id: CreationOptional<number>;
@@ -71,24 +72,4 @@ export async function audit(
     },
     { transaction: t },
   );
-}
-
-export interface AuditFilter {
-  actorId?: number;
-  action?: string;
-  entityType?: string;
-  entityId?: string;
-  from?: Date;
-  to?: Date;
-}
-
-export async function findAuditEvents(f: AuditFilter, page: number, pageSize: number) {
-  const where: WhereOptions<AuditEvent> = {};
-  if (f.actorId) Object.assign(where, { actorId: f.actorId });
-  if (f.action) Object.assign(where, { action: { [Op.like]: `${f.action.replace(/[%_\\]/g, '\\$&')}%` } });
-  if (f.entityType) Object.assign(where, { entityType: f.entityType });
-  if (f.entityId) Object.assign(where, { entityId: f.entityId });
-  if (f.from || f.to) Object.assign(where, { createdAt: { ...(f.from ? { [Op.gte]: f.from } : {}), ...(f.to ? { [Op.lt]: f.to } : {}) } });
-  const { rows, count } = await AuditEvent.findAndCountAll({ where, order: [['id', 'DESC']], limit: pageSize, offset: (page - 1) * pageSize });
-  return { rows, count };
 }

@@ -2,7 +2,10 @@
  * Sends the outbox after commit. Rows are claimed (MySQL: FOR UPDATE SKIP LOCKED, so several processes can
  * run workers), sent with their stable Message-ID, and marked sent; a failure schedules a retry with
  * exponential back-off, and after MAX_ATTEMPTS the row is dead (shown on the admin page). A claim expires,
- * so a process that died mid-send does not strand its rows.
+ * so a process that died mid-send does not strand its rows. So that an expired claim never makes two
+ * processes send the same message, each message's claim is renewed just before it is sent, only if it is
+ * still this worker's (same locked_until, second precision: a later claim is always ≥ claimMs later), and
+ * the SMTP timeouts are shorter than a claim.
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import { Op, QueryTypes, type Sequelize } from 'sequelize';
@@ -13,6 +16,11 @@ import { OutboxMessage } from './outbox.js';
 export const MAX_ATTEMPTS = 8;
 const CLAIM_MS = 2 * 60_000;
 const BATCH = 20;
+/** Each well under CLAIM_MS, so one send cannot outlive the claim taken just before it. */
+const SMTP_TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 45_000 };
+
+/** A claim deadline in whole seconds (DATETIME on MySQL keeps no milliseconds), so it can be compared exactly. */
+const claimUntil = (at: Date, claimMs: number) => new Date(Math.ceil((at.getTime() + claimMs) / 1000) * 1000);
 
 export function backoffMs(attempts: number, baseMs: number): number {
   return Math.min(baseMs * 2 ** Math.max(0, attempts - 1), 3600_000);
@@ -25,6 +33,8 @@ export interface WorkerOptions {
   from: string;
   intervalMs: number;
   backoffBaseMs?: number;
+  /** How long a claim lasts (default 2 minutes; at least 1 s). */
+  claimMs?: number;
   transport?: Transporter;
 }
 
@@ -36,7 +46,12 @@ export class OutboxWorker {
   readonly transport: Transporter | null;
 
   constructor(private readonly o: WorkerOptions) {
-    this.transport = o.transport ?? (o.smtpUrl ? nodemailer.createTransport(o.smtpUrl) : null);
+    // Timeouts given here apply unless the URL sets its own (?socketTimeout=…).
+    this.transport = o.transport ?? (o.smtpUrl ? nodemailer.createTransport({ ...SMTP_TIMEOUTS, url: o.smtpUrl }) : null);
+  }
+
+  private get claimMs(): number {
+    return Math.max(1000, this.o.claimMs ?? CLAIM_MS);
   }
 
   /** True when there is somewhere to send mail; otherwise messages wait in the outbox for an admin to read. */
@@ -91,16 +106,34 @@ export class OutboxWorker {
       );
       const ids = rows.map((r) => r.id);
       if (!ids.length) return [];
-      await OutboxMessage.update({ status: 'sending', lockedUntil: new Date(now.getTime() + CLAIM_MS) }, { where: { id: { [Op.in]: ids } }, transaction: t });
+      await OutboxMessage.update({ status: 'sending', lockedUntil: claimUntil(now, this.claimMs) }, { where: { id: { [Op.in]: ids } }, transaction: t });
       return OutboxMessage.findAll({ where: { id: { [Op.in]: ids } }, order: [['id', 'ASC']], transaction: t });
     });
   }
 
-  /** One pass: claim due messages and try each once. Returns how many were sent. */
+  /**
+   * Extend the claim on one message if it is still ours; false when another worker has re-claimed it.
+   * The new deadline is always later than the old one: MySQL counts only changed rows as affected.
+   */
+  private async renew(m: OutboxMessage, at: Date): Promise<boolean> {
+    const until = new Date(Math.max(claimUntil(at, this.claimMs).getTime(), m.lockedUntil!.getTime() + 1000));
+    const [n] = await OutboxMessage.update({ lockedUntil: until }, { where: { id: m.id, status: 'sending', lockedUntil: m.lockedUntil! } });
+    if (n !== 1) return false;
+    m.lockedUntil = until;
+    return true;
+  }
+
+  /**
+   * One pass: claim due messages and try each once. Returns how many were sent. `now` is the pass's clock
+   * (tests move it forward); time spent in the pass is added to it.
+   */
   async runOnce(now = new Date()): Promise<number> {
     if (!this.transport) return 0;
+    const started = Date.now();
+    const clock = () => new Date(now.getTime() + (Date.now() - started));
     let sent = 0;
     for (const m of await this.claim(now)) {
+      if (!(await this.renew(m, clock()))) continue;
       try {
         await this.transport.sendMail({
           from: this.o.from,
@@ -110,7 +143,7 @@ export class OutboxWorker {
           html: m.htmlBody,
           messageId: m.messageId,
         });
-        await OutboxMessage.update({ status: 'sent', sentAt: new Date(), lockedUntil: null, attempts: m.attempts + 1, lastError: null }, { where: { id: m.id, status: 'sending' } });
+        await OutboxMessage.update({ status: 'sent', sentAt: clock(), lockedUntil: null, attempts: m.attempts + 1, lastError: null }, { where: { id: m.id, status: 'sending' } });
         sent++;
       } catch (e) {
         const attempts = m.attempts + 1;
@@ -120,7 +153,7 @@ export class OutboxWorker {
             status: dead ? 'dead' : 'pending',
             attempts,
             lockedUntil: null,
-            nextAttemptAt: new Date(Date.now() + backoffMs(attempts, this.o.backoffBaseMs ?? 30_000)),
+            nextAttemptAt: new Date(clock().getTime() + backoffMs(attempts, this.o.backoffBaseMs ?? 30_000)),
             lastError: String((e as Error).message ?? e).slice(0, 500),
           },
           { where: { id: m.id, status: 'sending' } },
