@@ -46,6 +46,9 @@ export function pager(base: string, filters: Record<string, string>, page: numbe
 
 const recipient = (m: OutboxMessage) => (m.toName ? `${m.toName} <${m.toAddress}>` : m.toAddress);
 
+/** Messages carrying a single-use sign-in or password link. */
+const LINK_TEMPLATES = new Set(['verify-email', 'password-reset', 'expert-invited']);
+
 export function mailAdminRouter(ctx: AppContext): Router {
   const router = Router();
   const r = guard(router);
@@ -100,6 +103,9 @@ export function mailAdminRouter(ctx: AppContext): Router {
     const id = idParam(req.params.id);
     const m = id ? await OutboxMessage.findByPk(id) : null;
     if (!m) return notFound(req, res);
+    // With real delivery, a mailed sign-in link stays between the mailbox and its owner: an admin reading
+    // the outbox must not be able to take over the account. Without SMTP (the offline demo) it is shown.
+    const hidden = smtpConfigured && LINK_TEMPLATES.has(m.template);
     res.render('admin/outbox-message', {
       title: 'ops:outbox.detailTitle',
       smtpConfigured,
@@ -116,8 +122,9 @@ export function mailAdminRouter(ctx: AppContext): Router {
         createdAt: m.createdAt,
         nextAttemptAt: m.status === 'pending' ? m.nextAttemptAt : null,
         sentAt: m.sentAt,
-        text: m.textBody,
-        html: m.htmlBody,
+        hidden,
+        text: hidden ? '' : m.textBody,
+        html: hidden ? '' : m.htmlBody,
         canRetry: m.status === 'dead',
       },
     });
