@@ -9,7 +9,7 @@ import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { hashPassword, verifyPassword } from '../platform/passwords.js';
-import { destroyUserSessions } from '../platform/session-store.js';
+import { destroyUserSessions, patchUserSessions } from '../platform/session-store.js';
 import { AccountToken, User, UserRole } from './models.js';
 import { normaliseEmail } from './rules.js';
 
@@ -120,6 +120,7 @@ export async function updateProfile(sequelize: Sequelize, ctx: AuditContext, use
     if (!user) return;
     const before = { name: user.name, lang: user.lang, institutionId: user.institutionId };
     await user.update(input, { transaction: t });
+    await patchUserSessions(sequelize, userId, input, t);
     await audit(t, ctx, { action: 'user.update_profile', entityType: 'user', entityId: userId, before, after: input });
   });
 }

@@ -3,6 +3,7 @@
  * commands that change the registry — each in one transaction with its audit event; a request decided by
  * an officer or admin also queues the requester's mail in that transaction.
  */
+import { patchUserSessions } from '../platform/session-store.js';
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
@@ -285,6 +286,7 @@ export async function decideRequest(
         await audit(t, ctx, { action: 'institution.create', entityType: 'institution', entityId: inst.id, after: { ...plain(inst), fromRequest: req.id } });
         if (!requester.institutionId) {
           await requester.update({ institutionId: inst.id }, { transaction: t });
+          await patchUserSessions(sequelize, requester.id, { institutionId: inst.id }, t);
           await audit(t, ctx, { action: 'user.set_institution', entityType: 'user', entityId: requester.id, before: { institutionId: null }, after: { institutionId: inst.id, fromRequest: req.id } });
           linked = true;
         }

@@ -82,3 +82,17 @@ export async function destroyUserSessions(sequelize: Sequelize, userId: number, 
     await sequelize.query('DELETE FROM sessions WHERE user_id = ?', { replacements: [userId], transaction: options.transaction });
   }
 }
+
+/**
+ * Update the signed-in actor kept in every session of a user (their name, language or institution changed),
+ * so other devices see the change at once without signing in again.
+ */
+export async function patchUserSessions(sequelize: Sequelize, userId: number, patch: Record<string, unknown>, transaction?: import('sequelize').Transaction): Promise<void> {
+  const rows = await sequelize.query<{ sid: string; data: string }>('SELECT sid, data FROM sessions WHERE user_id = ?', { replacements: [userId], type: QueryTypes.SELECT, transaction });
+  for (const row of rows) {
+    const data = JSON.parse(row.data) as Data & { passport?: { user?: Record<string, unknown> } };
+    if (!data.passport?.user) continue;
+    Object.assign(data.passport.user, patch);
+    await sequelize.query('UPDATE sessions SET data = ? WHERE sid = ?', { replacements: [JSON.stringify(data), row.sid], transaction });
+  }
+}

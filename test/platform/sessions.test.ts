@@ -97,6 +97,16 @@ describe('sessions', () => {
     }
   });
 
+  it('a profile change on one device shows on the user\'s other devices at once', async () => {
+    await makeUser({ email: 'devices@example.org', name: '旧名字' });
+    const phone = await signedInAgent('devices@example.org');
+    const laptop = await signedInAgent('devices@example.org');
+    const token = /name="_csrf" value="([^"]+)"/.exec((await laptop.get('/account')).text)![1]!;
+    await laptop.post('/account/profile').type('form').send({ _csrf: token, name: '新名字', lang: 'zh-CN', institutionId: '' }).expect(303);
+    const page = await phone.get('/');
+    expect(page.text).to.contain('新名字').and.not.contain('旧名字');
+  });
+
   it('shows script typed into a name as text, never as markup', async () => {
     await makeUser({ email: 'xss@example.org', name: '<script>alert(1)</script>' });
     const agent = await signedInAgent('xss@example.org');
