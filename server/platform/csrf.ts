@@ -40,8 +40,10 @@ export function csrfProtection(secret: string, secureCookies: boolean) {
       }
       if (host !== req.get('host')) return next(new Forbidden(403, 'common:csrf.foreignOrigin'));
     }
-    // Multipart bodies are parsed after this check (uploads come after authentication), so they send the header.
-    const given = (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : undefined) ?? req.get('x-csrf-token');
+    // Multipart bodies are parsed after this check (uploads come after authentication), so they send the header;
+    // without JavaScript a multipart form carries the token in its action URL (?_csrf=), accepted for multipart only.
+    const fromQuery = req.is('multipart/form-data') && typeof req.query?._csrf === 'string' ? req.query._csrf : undefined;
+    const given = (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : undefined) ?? req.get('x-csrf-token') ?? fromQuery;
     if (!cookieSecret || typeof given !== 'string') return next(new Forbidden(403, 'common:csrf.invalid'));
     const expected = Buffer.from(sign(cookieSecret, bindingOf(req)));
     const got = Buffer.from(given);
