@@ -11,6 +11,7 @@ import { withTransaction } from '../platform/db.js';
 import { hashPassword } from '../platform/passwords.js';
 import { Institution, Province, User, UserRole } from '../people/models.js';
 import { roleScopeKey, syntheticCreditCode, type InstitutionType, type RoleGrant } from '../people/rules.js';
+import { seedDemoProposals } from './demo-proposals.js';
 
 export const PROVINCES = [
   { code: 'SH', nameZh: '上海市', nameEn: 'Shanghai', sortOrder: 1 },
@@ -78,6 +79,7 @@ export async function seedDemo(sequelize: Sequelize): Promise<boolean> {
       }
     }
     await audit(t, SYSTEM, { action: 'seed.demo', entityType: 'platform', after: { provinces: PROVINCES.length, institutions: rows.length, users: USERS.length } });
+    await seedDemoProposals(t, { passwordHash });
   });
   return true;
 }

@@ -1,0 +1,116 @@
+/**
+ * Screening (形式审查) commands and loaders: the calls in scope with their parsed rules, the automatic
+ * eligibility report of one proposal, and the officer's eligible / ineligible decision — one transaction with a
+ * guarded status update, an audit event and the PI's mail.
+ */
+import { Op, type Sequelize, type Transaction } from 'sequelize';
+import { Call } from '../calls/models.js';
+import { Province, User } from '../people/models.js';
+import { audit, type AuditContext } from '../platform/audit.js';
+import { withTransaction } from '../platform/db.js';
+import { queueMail } from '../platform/mail/outbox.js';
+import type { Actor } from '../platform/policy.js';
+import { loadBundle, partnerFacts, accessFacts, type ProposalBundle } from './bundle.js';
+import { Proposal, ProposalSubmission } from './models.js';
+import { relationsTo } from './policy.js';
+import { ACTIVE_STATUSES, checkEligibility, type RuleResult } from './rules.js';
+import type { CallScope } from './screening-query.js';
+import { parseRules, screeningProblem, screeningReasonRequired, type ScreeningDecision } from './screening-rules.js';
+import type { CommandResult } from './endorsement-service.js';
+
+/** Every call that can hold submitted proposals (not drafts), newest first, with its rules parsed. */
+export async function callScopes(transaction?: Transaction): Promise<CallScope[]> {
+  const calls = await Call.findAll({
+    where: { status: { [Op.ne]: 'draft' } },
+    attributes: ['id', 'titleZh', 'titleEn', 'status', 'endorsementRequired', 'rulesJson'],
+    order: [['id', 'DESC']],
+    raw: true,
+    transaction,
+  });
+  return calls.map((c) => ({ id: c.id, titleZh: c.titleZh, titleEn: c.titleEn, status: c.status, endorsementRequired: !!c.endorsementRequired, rules: parseRules(c.rulesJson) }));
+}
+
+/** The PI's other active proposals in the same call (限项). */
+export async function otherActiveOfPi(p: { id: number; callId: number; piUserId: number }, transaction?: Transaction): Promise<number> {
+  return Proposal.count({ where: { callId: p.callId, piUserId: p.piUserId, id: { [Op.ne]: p.id }, status: { [Op.in]: [...ACTIVE_STATUSES] } }, transaction });
+}
+
+export interface ScreeningReport {
+  bundle: ProposalBundle;
+  call: Call;
+  rules: ReturnType<typeof parseRules>;
+  results: RuleResult[];
+  otherActive: number;
+}
+
+/** The automatic eligibility report: `checkEligibility` with the call's rules and the proposal's facts. */
+export async function screeningReport(proposalId: number, transaction?: Transaction): Promise<ScreeningReport | null> {
+  const bundle = await loadBundle(proposalId, transaction);
+  if (!bundle) return null;
+  const call = (await Call.findByPk(bundle.proposal.callId, { transaction }))!;
+  const rules = parseRules(call.rulesJson);
+  const otherActive = await otherActiveOfPi(bundle.proposal, transaction);
+  const results = checkEligibility(rules, { durationMonths: bundle.proposal.durationMonths, partners: partnerFacts(bundle), otherActiveOfPi: otherActive });
+  return { bundle, call, rules, results, otherActive };
+}
+
+/** The latest submission (receipt and snapshot hash) of a proposal. */
+export async function latestSubmission(proposalId: number) {
+  return ProposalSubmission.findOne({ where: { proposalId }, attributes: ['receiptNo', 'snapshotSha256', 'createdAt'], order: [['id', 'DESC']], raw: true });
+}
+
+/** Province codes in display order (the province filter). */
+export async function provinceCodes(): Promise<string[]> {
+  return (await Province.findAll({ attributes: ['code'], order: [['sortOrder', 'ASC']], raw: true })).map((p) => p.code);
+}
+
+export async function userName(id: number | null): Promise<string> {
+  if (!id) return '';
+  const u = await User.findByPk(id, { attributes: ['name'], raw: true });
+  return u?.name ?? '';
+}
+
+export type ScreeningResult = CommandResult | { ok: false; status: 400; error: string; field: 'reason' };
+
+/** Record an officer's eligible / ineligible decision (or change it before the call goes to review). */
+export async function decideScreening(
+  sequelize: Sequelize,
+  ctx: AuditContext,
+  actor: Actor,
+  proposalId: number,
+  decision: ScreeningDecision,
+  reason: string,
+  links: { baseUrl: string },
+): Promise<ScreeningResult> {
+  return withTransaction(sequelize, async (t) => {
+    const locked = await Proposal.findByPk(proposalId, { attributes: ['id'], transaction: t, lock: t.LOCK.UPDATE });
+    const report = locked ? await screeningReport(proposalId, t) : null;
+    if (!report) return { ok: false, status: 404, error: 'screening:errors.notFound' };
+    const { bundle, call, results } = report;
+    const p = bundle.proposal;
+    if (!relationsTo(actor, accessFacts(bundle)).includes('officer')) return { ok: false, status: 404, error: 'screening:errors.notFound' };
+    const problem = screeningProblem({ status: p.status, endorsementRequired: bundle.endorsementRequired, callStatus: call.status }, decision);
+    if (problem) return { ok: false, status: 409, error: problem };
+    const failed = results.filter((r) => !r.ok).length;
+    if (!reason && screeningReasonRequired(p.status, decision, failed)) {
+      const key = decision === 'ineligible' ? 'screening:decide.errors.reasonIneligible' : p.status === 'endorsed' || p.status === 'submitted' ? 'screening:decide.errors.reasonOverride' : 'screening:decide.errors.reasonChange';
+      return { ok: false, status: 400, error: key, field: 'reason' };
+    }
+    const now = new Date();
+    const before = { status: p.status, screenedBy: p.screenedBy, screenedAt: p.screenedAt, screeningReason: p.screeningReason };
+    const after = { status: decision, screenedBy: actor.id, screenedAt: now, screeningReason: reason || null };
+    const [affected] = await Proposal.update(after, { where: { id: proposalId, status: p.status }, transaction: t });
+    if (affected !== 1) return { ok: false, status: 409, error: 'screening:decide.errors.concurrent' };
+    await audit(t, ctx, { action: before.status === 'eligible' || before.status === 'ineligible' ? 'proposal.screen_change' : 'proposal.screen', entityType: 'proposal', entityId: proposalId, before, after: { ...after, failedRules: results.filter((r) => !r.ok).map((r) => r.rule) } });
+    const pi = await User.findByPk(p.piUserId, { attributes: ['email', 'name', 'lang'], raw: true, transaction: t });
+    if (pi) {
+      await queueMail(t, {
+        to: { address: pi.email, name: pi.name },
+        template: 'proposal-screened',
+        lang: pi.lang,
+        data: { title: p.title, receiptNo: p.receiptNo ?? '', decision, reason, url: `${links.baseUrl}/proposals/${proposalId}`, callTitleZh: call.titleZh, callTitleEn: call.titleEn },
+      });
+    }
+    return { ok: true };
+  });
+}
