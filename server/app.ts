@@ -28,6 +28,8 @@ import { auditRouter } from './platform/audit-routes.js';
 import { callRouter } from './calls/routes.js';
 import { proposalEditorRouter } from './proposals/editor-routes.js';
 import { proposalOfficeRouter } from './proposals/review-routes.js';
+import { integrityRouter } from './integrity/routes.js';
+import { expertRouter } from './review/experts-routes.js';
 
 export const SESSION_IDLE_MS = 2 * 3600_000;
 export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
@@ -134,6 +136,8 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
   app.use(callRouter(ctx));
   app.use(proposalEditorRouter(ctx));
   app.use(proposalOfficeRouter(ctx));
+  app.use(expertRouter(ctx));
+  app.use(integrityRouter(ctx));
   app.use(institutionRouter(ctx));
   app.use(adminRouter(ctx));
   app.use(auditRouter(ctx));

@@ -9,6 +9,8 @@ import { initOutboxModel } from './platform/mail/outbox.js';
 import { initPeopleModels } from './people/models.js';
 import { initCallModels } from './calls/models.js';
 import { initProposalModels } from './proposals/models.js';
+import { initIntegrityModels } from './integrity/models.js';
+import { initExpertModels } from './review/models.js';
 
 const bindings: Sequelize[] = [];
 
@@ -18,6 +20,8 @@ function bind(sequelize: Sequelize): void {
   initPeopleModels(sequelize);
   initCallModels(sequelize);
   initProposalModels(sequelize);
+  initIntegrityModels(sequelize);
+  initExpertModels(sequelize);
 }
 
 export function initModels(sequelize: Sequelize): void {

@@ -124,3 +124,17 @@ export async function updateProfile(sequelize: Sequelize, ctx: AuditContext, use
     await audit(t, ctx, { action: 'user.update_profile', entityType: 'user', entityId: userId, before, after: input });
   });
 }
+
+/** How long an invitation's password-set link stays valid. */
+export const INVITE_TTL_MS = 7 * 24 * 3600_000;
+
+/**
+ * Inside the caller's transaction: a single-use link token for an invited account (experts imported by an
+ * officer) to set its password at /password/reset/<token> — the reset mechanics, with a longer lifetime.
+ * Setting the password also confirms the address. Returns the token for the mail; only its hash is stored.
+ */
+export async function createInviteToken(t: import('sequelize').Transaction, userId: number, ttlMs = INVITE_TTL_MS): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await AccountToken.create({ userId, purpose: 'reset', tokenHash: sha256(token), expiresAt: new Date(Date.now() + ttlMs), usedAt: null }, { transaction: t });
+  return token;
+}

@@ -12,6 +12,7 @@ import { hashPassword } from '../platform/passwords.js';
 import { Institution, Province, User, UserRole } from '../people/models.js';
 import { roleScopeKey, syntheticCreditCode, type InstitutionType, type RoleGrant } from '../people/rules.js';
 import { seedDemoProposals } from './demo-proposals.js';
+import { seedDemoExperts } from '../review/experts-seed.js';
 
 export const PROVINCES = [
   { code: 'SH', nameZh: '上海市', nameEn: 'Shanghai', sortOrder: 1 },
@@ -80,6 +81,7 @@ export async function seedDemo(sequelize: Sequelize): Promise<boolean> {
     }
     await audit(t, SYSTEM, { action: 'seed.demo', entityType: 'platform', after: { provinces: PROVINCES.length, institutions: rows.length, users: USERS.length } });
     await seedDemoProposals(t, { passwordHash });
+    await seedDemoExperts(t, { passwordHash });
   });
   return true;
 }

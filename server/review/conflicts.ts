@@ -1,0 +1,146 @@
+/**
+ * Conflicts of interest (回避), the pure part: from plain facts about proposals, experts and the decisions on
+ * record (experts' declarations, officers' additions and lifts), every conflict between an expert and a
+ * proposal with its cause. No Express, no Sequelize; experts-conflicts.ts loads the facts.
+ *
+ * Causes (one conflict per expert × proposal × cause):
+ *   sameInstitution      the expert's institution is the lead or a partner institution
+ *   consortiumMember     the expert is the PI or a partner's contact person
+ *   sanctioned           the expert is under an integrity sanction at the time asked about
+ *   excludedByApplicant  the applicant's exclusion list names the expert: by account, or by normalised name
+ *                        (and institution, when the applicant gave one)
+ *   declared             the expert declared a conflict with the proposal
+ *   leadProvince         the call forbids experts from the lead institution's province, and the expert is from it
+ *   officerAdded         an officer added a conflict
+ * An officer's lift (one cause, one pair, with a reason) marks that conflict lifted — except a sanction, which
+ * no one can lift. Lifted conflicts are still returned (with the reason) so pages can show them; `blocking`
+ * keeps those that still stop an assignment.
+ */
+
+export const CONFLICT_CAUSES = ['sanctioned', 'consortiumMember', 'sameInstitution', 'excludedByApplicant', 'declared', 'leadProvince', 'officerAdded'] as const;
+export type ConflictCause = (typeof CONFLICT_CAUSES)[number];
+
+/** Causes an officer may lift. A sanction never; an officer's own addition is withdrawn, not lifted. */
+export const LIFTABLE_CAUSES: readonly ConflictCause[] = ['consortiumMember', 'sameInstitution', 'excludedByApplicant', 'declared', 'leadProvince'];
+export const isLiftable = (c: string): c is ConflictCause => (LIFTABLE_CAUSES as readonly string[]).includes(c);
+
+export interface ProposalConflictFacts {
+  proposalId: number;
+  piUserId: number;
+  /** Lead and partner institutions. */
+  institutions: Array<{ institutionId: number; name: string; isLead: boolean }>;
+  contactUserIds: number[];
+  leadProvinceCode: string | null;
+  noExpertFromLeadProvince: boolean;
+  exclusions: Array<{ expertUserId: number | null; expertName: string; expertInstitution: string | null; reason: string }>;
+}
+
+export interface ExpertConflictFacts {
+  userId: number;
+  name: string;
+  institutionId: number | null;
+  /** The institution's names (Chinese, English) for matching the applicant's exclusions. */
+  institutionNames: string[];
+  provinceCode: string | null;
+  /** Personal sanctions in force at the time asked about. */
+  sanctions: Array<{ id: number; provinceCode: string; lastDay: string | null }>;
+}
+
+export interface ConflictDecisions {
+  declared: Array<{ proposalId: number; expertUserId: number; reason: string }>;
+  overrides: Array<{ proposalId: number; expertUserId: number; kind: 'add' | 'lift'; cause: string; reason: string }>;
+}
+
+export interface Conflict {
+  proposalId: number;
+  expertUserId: number;
+  cause: ConflictCause;
+  /** What the page shows with the cause (institution, role, reason, sanction…). */
+  detail: Record<string, string | number>;
+  /** Set when an officer lifted this conflict. */
+  lifted: { reason: string } | null;
+}
+
+/** Names compared as people type them: Unicode-compatible forms (full-width → half-width), no spaces, no case. */
+export function normaliseName(s: string): string {
+  return s.normalize('NFKC').replace(/[\s\u00b7\u30fb.·]+/g, '').toLowerCase();
+}
+
+const pairKey = (proposalId: number, expertUserId: number) => `${proposalId}:${expertUserId}`;
+
+/** Does this exclusion name this expert? */
+export function exclusionMatches(x: ProposalConflictFacts['exclusions'][number], e: ExpertConflictFacts): 'account' | 'name' | null {
+  if (x.expertUserId !== null) return x.expertUserId === e.userId ? 'account' : null;
+  if (!x.expertName.trim() || normaliseName(x.expertName) !== normaliseName(e.name)) return null;
+  if (!x.expertInstitution || !x.expertInstitution.trim()) return 'name';
+  const wanted = normaliseName(x.expertInstitution);
+  return e.institutionNames.some((n) => normaliseName(n) === wanted) ? 'name' : null;
+}
+
+/** The computed causes (before lifts) for one pair. */
+function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Map<string, string>, added: Map<string, string>): Array<{ cause: ConflictCause; detail: Record<string, string | number> }> {
+  const out: Array<{ cause: ConflictCause; detail: Record<string, string | number> }> = [];
+  const s = e.sanctions[0];
+  if (s) out.push({ cause: 'sanctioned', detail: { sanctionId: s.id, province: s.provinceCode, until: s.lastDay ?? '' } });
+  if (p.piUserId === e.userId) out.push({ cause: 'consortiumMember', detail: { role: 'pi' } });
+  else if (p.contactUserIds.includes(e.userId)) out.push({ cause: 'consortiumMember', detail: { role: 'partnerContact' } });
+  const inst = e.institutionId === null ? undefined : (p.institutions.find((i) => i.institutionId === e.institutionId && i.isLead) ?? p.institutions.find((i) => i.institutionId === e.institutionId));
+  if (inst) out.push({ cause: 'sameInstitution', detail: { institution: inst.name, role: inst.isLead ? 'lead' : 'partner' } });
+  for (const x of p.exclusions) {
+    const how = exclusionMatches(x, e);
+    if (how) {
+      out.push({ cause: 'excludedByApplicant', detail: { reason: x.reason, matchedBy: how } });
+      break;
+    }
+  }
+  const key = pairKey(p.proposalId, e.userId);
+  const d = declared.get(key);
+  if (d !== undefined) out.push({ cause: 'declared', detail: { reason: d } });
+  if (p.noExpertFromLeadProvince && p.leadProvinceCode !== null && e.provinceCode === p.leadProvinceCode) out.push({ cause: 'leadProvince', detail: { province: p.leadProvinceCode } });
+  const a = added.get(key);
+  if (a !== undefined) out.push({ cause: 'officerAdded', detail: { reason: a } });
+  return out;
+}
+
+/** Every conflict between these proposals and these experts, lifted ones included, in a stable order. */
+export function conflictMatrix(proposals: readonly ProposalConflictFacts[], experts: readonly ExpertConflictFacts[], d: ConflictDecisions): Conflict[] {
+  const declared = new Map(d.declared.map((x) => [pairKey(x.proposalId, x.expertUserId), x.reason]));
+  const added = new Map(d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded').map((o) => [pairKey(o.proposalId, o.expertUserId), o.reason]));
+  const lifts = new Map(d.overrides.filter((o) => o.kind === 'lift' && isLiftable(o.cause)).map((o) => [`${pairKey(o.proposalId, o.expertUserId)}:${o.cause}`, o.reason]));
+  const out: Conflict[] = [];
+  for (const p of proposals) {
+    for (const e of experts) {
+      for (const c of computed(p, e, declared, added)) {
+        const lift = lifts.get(`${pairKey(p.proposalId, e.userId)}:${c.cause}`);
+        out.push({ proposalId: p.proposalId, expertUserId: e.userId, cause: c.cause, detail: c.detail, lifted: lift === undefined ? null : { reason: lift } });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every conflict of one proposal with these experts. */
+export function conflictsOf(p: ProposalConflictFacts, experts: readonly ExpertConflictFacts[], d: ConflictDecisions): Conflict[] {
+  return conflictMatrix([p], experts, d);
+}
+
+/** The conflicts that still stop an assignment (not lifted). */
+export function blocking(conflicts: readonly Conflict[]): Conflict[] {
+  return conflicts.filter((c) => c.lifted === null);
+}
+
+/** "proposalId:expertUserId" of every pair that may not be assigned — what an optimiser needs. */
+export function forbiddenPairs(conflicts: readonly Conflict[]): Set<string> {
+  return new Set(blocking(conflicts).map((c) => pairKey(c.proposalId, c.expertUserId)));
+}
+
+/** The blocking pairs as the assignment optimiser takes them (assignment-instance.ts `conflicts: PairRef[]`). */
+export function blockingPairs(conflicts: readonly Conflict[]): Array<{ expertId: number; proposalId: number }> {
+  const seen = new Set<string>();
+  const out: Array<{ expertId: number; proposalId: number }> = [];
+  for (const c of blocking(conflicts)) {
+    const k = pairKey(c.proposalId, c.expertUserId);
+    if (!seen.has(k)) seen.add(k), out.push({ expertId: c.expertUserId, proposalId: c.proposalId });
+  }
+  return out;
+}
