@@ -117,7 +117,7 @@ export function sanctionsAgainstProposal(bundle: ProposalBundle, at: Date, trans
  */
 export async function sanctionProblems(bundle: ProposalBundle, at: Date, transaction?: Transaction): Promise<ChecklistItem[]> {
   return (await sanctionsAgainstProposal(bundle, at, transaction)).map((s) => ({
-    key: 'sanction',
+    key: s.lastDay ? 'sanction' : 'sanctionOpenEnded',
     ok: false,
     step: 'consortium',
     params: { who: s.subjectName, until: s.lastDay ?? '', province: s.provinceCode, basis: s.legalBasis },

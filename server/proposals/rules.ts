@@ -113,7 +113,7 @@ export function checklist(
   p: { title: string; abstract: string | null; keywords: string | null; topicId: number | null; durationMonths: number | null; leadInstitutionId: number | null },
   facts: EligibilityFacts,
   rules: EligibilityRules,
-  o: { missingAttachmentKinds: string[]; budgetTotal: number; exclusionsWithoutReason: number; exclusions: number; sanctioned?: string[] },
+  o: { missingAttachmentKinds: string[]; budgetTotal: number; exclusionsWithoutReason: number; exclusions: number },
 ): ChecklistItem[] {
   const items: ChecklistItem[] = [
     { key: 'title', ok: p.title.trim().length > 0, step: 'basic' },
@@ -130,7 +130,6 @@ export function checklist(
     const step: EditorStep = r.rule === 'duration' ? 'basic' : r.rule === 'maxTotalRequest' || r.rule === 'maxPerPartner' || r.rule === 'enterpriseSelfFunding' ? 'budget' : r.rule === 'piLimit' ? 'submit' : 'consortium';
     items.push({ key: `rule.${r.rule}`, ok: r.ok, step, params: r.params });
   }
-  for (const s of o.sanctioned ?? []) items.push({ key: 'sanction', ok: false, step: 'consortium', params: { who: s } });
   return items;
 }
 

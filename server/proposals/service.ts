@@ -4,6 +4,7 @@
  * inside the transaction and against server time, that the proposal is still a draft of an open call.
  * Submission and withdrawal live in submission.ts.
  */
+import { sanctionProblems } from '../integrity/service.js';
 import { Op, type Sequelize, type Transaction } from 'sequelize';
 import { Call, CallTopic } from '../calls/models.js';
 import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, submissionWindow, type AttachmentKind, type BudgetCategory, type CallStatus, type EligibilityRules, type WindowState } from '../calls/rules.js';
@@ -89,7 +90,7 @@ export interface Evaluation {
 }
 
 /** The live checklist of a proposal against its call's rules, with the budget totals. */
-export async function evaluate(b: ProposalBundle, call: CallSettings, transaction?: Transaction): Promise<Evaluation> {
+export async function evaluate(b: ProposalBundle, call: CallSettings, transaction?: Transaction, now: Date = clock.now()): Promise<Evaluation> {
   const p = b.proposal;
   const otherActiveOfPi = await Proposal.count({
     where: { callId: p.callId, piUserId: p.piUserId, status: { [Op.in]: [...ACTIVE_STATUSES] }, id: { [Op.ne]: p.id } },
@@ -108,6 +109,8 @@ export async function evaluate(b: ProposalBundle, call: CallSettings, transactio
       exclusionsWithoutReason: b.exclusions.filter((e) => !e.reason.trim()).length,
     },
   );
+  // Integrity sanctions in force now, on the PI, a partner's contact or any consortium institution (科研失信).
+  items.push(...(await sanctionProblems(b, now, transaction)));
   return { items, failures: items.filter((i) => !i.ok), totals, otherActiveOfPi };
 }
 

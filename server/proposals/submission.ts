@@ -46,7 +46,7 @@ export async function submitProposal(d: Deps, ctx: AuditContext, actor: Actor, p
       const call = await loadCallSettings(proposal.callId, t);
       if (!call || windowOf(call, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
       const bundle = (await loadBundle(proposalId, t))!;
-      const { failures } = await evaluate(bundle, call, t);
+      const { failures } = await evaluate(bundle, call, t, now);
       if (failures.length) return { kind: 'incomplete', failures };
 
       const nth = (await ProposalSubmission.count({ where: { proposalId }, transaction: t })) + 1;

@@ -4,7 +4,7 @@ import { platform, resetDb } from '../support/platform.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
 import { csrfFrom, postForm, signedInAgent } from '../support/agent.js';
 import { IntegritySanction } from '../../server/integrity/models.js';
-import { activeSanctionsFor, createSanction, liftSanction, sanctionedNames, sanctionProblems } from '../../server/integrity/service.js';
+import { activeSanctionsFor, createSanction, liftSanction, sanctionProblems } from '../../server/integrity/service.js';
 import { endAfterLastDay, shanghaiDayStart } from '../../server/integrity/rules.js';
 import { syntheticCreditCode } from '../../server/people/rules.js';
 import { SYSTEM } from '../../server/platform/audit.js';
@@ -12,6 +12,7 @@ import { loadBundle } from '../../server/proposals/bundle.js';
 import { checklist } from '../../server/proposals/rules.js';
 import { DEFAULT_RULES } from '../../server/calls/rules.js';
 import { makeCompleteDraft } from '../proposals/helpers.js';
+import { ProposalSubmission } from '../../server/proposals/models.js';
 import type { Actor } from '../../server/platform/policy.js';
 
 const officerActor = (id: number, ...provinces: string[]): Actor => ({ id, email: 'o@example.org', name: 'o', lang: 'zh-CN', institutionId: null, roles: provinces.map((p) => ({ role: 'officer' as const, provinceCode: p })) });
@@ -93,21 +94,26 @@ describe('integrity: sanctions in force (activeSanctionsFor)', () => {
     const bundle = (await loadBundle(proposal.id))!;
     const items = await sanctionProblems(bundle, new Date());
     expect(items).to.have.length(2);
-    expect(items[0]).to.deep.include({ key: 'sanction', ok: false, step: 'consortium' });
+    expect(items[0]).to.deep.include({ key: 'sanctionOpenEnded', ok: false, step: 'consortium' });
     expect(items.map((i) => i.params!.who).sort()).to.deep.equal([pi.name, partnerInst.nameZh].sort());
     expect(items[0]!.params).to.include({ until: '', province: 'SH' });
-    // Compatible with the proposal checklist's `sanctioned` option: the checklist fails on it.
-    const names = await sanctionedNames(bundle, new Date());
-    const list = checklist({ title: 't', abstract: 'x'.repeat(60), keywords: 'k', topicId: 1, durationMonths: 24, leadInstitutionId: 1 }, { durationMonths: 24, partners: [], otherActiveOfPi: 0 }, DEFAULT_RULES, {
-      missingAttachmentKinds: [],
-      budgetTotal: 1,
-      exclusions: 0,
-      exclusionsWithoutReason: 0,
-      sanctioned: names,
-    });
-    expect(list.filter((i) => i.key === 'sanction' && !i.ok).map((i) => i.params!.who).sort()).to.deep.equal([pi.name, partnerInst.nameZh].sort());
     // Before the sanctions started, nothing.
     expect(await sanctionProblems(bundle, new Date('2019-12-31T00:00:00Z'))).to.deep.equal([]);
+  });
+
+  it('refuses a sanctioned PI\'s submit and shows the sanction in the editor', async () => {
+    const { proposal, pi } = await makeCompleteDraft();
+    const sh = await officer('SH');
+    await record({ email: pi.email, by: sh.id, startDay: '2020-01-01', lastDay: '' });
+    const agent = await signedInAgent(pi.email);
+    const page = await agent.get(`/proposals/${proposal.id}/edit/submit`);
+    expect(page.text).to.contain(`${pi.name} 处于科研失信惩戒期内（上海市 记录`).and.contain('无固定期限');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const res = await agent.post(`/proposals/${proposal.id}/submit`).type('form').send({ _csrf: csrf, idempotencyKey: 'k'.repeat(32) });
+    expect(res.status).to.be.oneOf([303, 400, 409]);
+    await proposal.reload();
+    expect(proposal.status).to.equal('draft');
+    expect(await ProposalSubmission.count({ where: { proposalId: proposal.id } })).to.equal(0);
   });
 });
 
