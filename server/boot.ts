@@ -43,9 +43,13 @@ export async function boot(config: Config, o: { migrate?: boolean; seed?: boolea
         server.closeIdleConnections();
       });
     }
-    await worker.stop();
-    await sequelize.close();
-    releaseModels(sequelize);
+    try {
+      await worker.stop();
+      await sequelize.close();
+    } finally {
+      // Even when closing fails (e.g. the connection is already gone), give the models back.
+      releaseModels(sequelize);
+    }
   }
 
   return { app, sequelize, logger, worker, sessionStore, state, seeded, shutdown };

@@ -6,21 +6,32 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config.js';
 import { boot } from './boot.js';
-import { DEMO_LOGINS } from './seed/demo.js';
-import { createMigrator } from './platform/migrator.js';
+import { DEMO_LOGINS, seedDemo } from './seed/demo.js';
+import { migrateUp } from './platform/migrator.js';
 import { createSequelize } from './platform/db.js';
+import { lowerThreadPoolPriority } from './platform/passwords.js';
+import { initModels, releaseModels } from './models.js';
 
 async function runPrimary(workers: number) {
   const config = loadConfig();
-  // Migrate once, in the primary, before any worker starts.
+  // Migrate and seed once, in the primary, before any worker starts: no worker serves a half-seeded database.
   const sequelize = createSequelize({ databaseUrl: config.databaseUrl });
-  await createMigrator(sequelize).up();
-  await sequelize.close();
+  initModels(sequelize);
+  try {
+    await migrateUp(sequelize);
+    if (config.seedDemo) await seedDemo(sequelize);
+  } finally {
+    await sequelize.close();
+    releaseModels(sequelize);
+  }
   for (let i = 0; i < workers; i++) cluster.fork();
+  let stopping = false;
   cluster.on('exit', (w, code, signal) => {
-    if (signal !== 'SIGTERM' && code !== 0) cluster.fork();
+    // A worker that died on its own is replaced; none is while the whole service stops.
+    if (!stopping && signal !== 'SIGTERM' && code !== 0) cluster.fork();
   });
   const stop = () => {
+    stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
   };
   process.on('SIGTERM', stop);
@@ -29,7 +40,11 @@ async function runPrimary(workers: number) {
 
 async function runServer(announce: boolean) {
   const config = loadConfig();
-  const p = await boot(config, { seed: config.seedDemo && (cluster.isPrimary || cluster.worker?.id === 1) });
+  // Before anything uses libuv's pool: its threads (argon2, SQLite, files) yield the CPU to page rendering.
+  const lowered = await lowerThreadPoolPriority();
+  // A cluster worker finds the database migrated and seeded by the primary.
+  const p = await boot(config, cluster.isPrimary ? {} : { migrate: false, seed: false });
+  p.logger.debug({ threads: lowered }, 'thread pool priority lowered');
   const server = p.app.listen(config.port, config.host, () => {
     if (!announce) return;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}/`;
@@ -51,7 +66,12 @@ async function runServer(announce: boolean) {
     if (stopping) return;
     stopping = true;
     p.logger.info('shutting down');
-    await p.shutdown(server);
+    try {
+      await p.shutdown(server);
+    } catch (e) {
+      p.logger.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

@@ -36,13 +36,23 @@ export function createSequelize(s: DbSettings): Sequelize {
     const storage = sqlitePath(s.databaseUrl);
     mkdirSync(path.dirname(storage), { recursive: true });
     const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage, transactionType: Transaction.TYPES.IMMEDIATE });
-    sequelize.addHook('afterConnect', async (connection: unknown) => {
-      const c = connection as { configure(o: 'busyTimeout', ms: number): void; exec(sql: string, cb: (e: Error | null) => void): void };
-      c.configure('busyTimeout', 10_000);
-      await new Promise<void>((resolve, reject) =>
-        c.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;', (e) => (e ? reject(e) : resolve())),
-      );
-    });
+    // Sequelize's SQLite driver fires no afterConnect hook, and every transaction opens its own connection:
+    // configure each connection the first time it is handed out (WAL, NORMAL sync, busy timeout, FKs).
+    type SqliteConn = { configure(o: 'busyTimeout', ms: number): void; exec(sql: string, cb: (e: Error | null) => void): void };
+    const cm = sequelize.connectionManager as unknown as { getConnection(o?: object): Promise<SqliteConn> };
+    const open = cm.getConnection.bind(cm);
+    const configured = new WeakSet<object>();
+    cm.getConnection = async (o?: object) => {
+      const c = await open(o);
+      if (!configured.has(c)) {
+        configured.add(c);
+        c.configure('busyTimeout', 10_000);
+        await new Promise<void>((resolve, reject) =>
+          c.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;', (e) => (e ? reject(e) : resolve())),
+        );
+      }
+      return c;
+    };
     return sequelize;
   }
   const url = s.databaseUrl.replace(/^mariadb:/, 'mysql:');

@@ -31,6 +31,25 @@ export function formatDateTime(d: Date | string | null | undefined, lang: string
   return f.format(date);
 }
 
+/**
+ * Translations without parameters, remembered per language: i18next resolves the language hierarchy and the
+ * key on every call (~10 µs, Intl.getCanonicalLocales included) and a page makes dozens. The resources never
+ * change while the process runs; the memo is bounded in case keys come from data.
+ */
+const MEMO_LIMIT = 20_000;
+const memo = new Map<string, string>();
+export function translate(lang: string, key: string, params?: Record<string, unknown>): string {
+  if (params && Object.keys(params).length > 0) return tFor(lang)(key, { ...params }) as string;
+  const k = `${lang}\u0000${key}`;
+  let s = memo.get(k);
+  if (s === undefined) {
+    s = tFor(lang)(key) as string;
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(k, s);
+  }
+  return s;
+}
+
 function langOf(options: HelperOptions): string {
   return (options?.data?.root?.lang as string | undefined) ?? DEFAULT_LANG;
 }
@@ -38,11 +57,11 @@ function langOf(options: HelperOptions): string {
 export const helpers = {
   /** {{t "ns:key" name=value}} — the translation in the page's language. */
   t(key: unknown, options: HelperOptions) {
-    return tFor(langOf(options))(String(key), { ...(options?.hash ?? {}) }) as string;
+    return translate(langOf(options), String(key), options?.hash);
   },
   /** {{tk kindKey "people:types"}} — translate a value under a key prefix (enum labels). */
   tk(value: unknown, prefix: unknown, options: HelperOptions) {
-    return tFor(langOf(options))(`${String(prefix)}.${String(value)}`) as string;
+    return translate(langOf(options), `${String(prefix)}.${String(value)}`);
   },
   dateTime(d: Date | string | null, options: HelperOptions) {
     return formatDateTime(d, langOf(options));
