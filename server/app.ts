@@ -30,6 +30,8 @@ import { proposalEditorRouter } from './proposals/editor-routes.js';
 import { proposalOfficeRouter } from './proposals/review-routes.js';
 import { integrityRouter } from './integrity/routes.js';
 import { expertRouter } from './review/experts-routes.js';
+import { assignmentRouter } from './review/assignment-routes.js';
+import { reviewRouter } from './review/review-routes.js';
 
 export const SESSION_IDLE_MS = 2 * 3600_000;
 export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
@@ -137,6 +139,8 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
   app.use(proposalEditorRouter(ctx));
   app.use(proposalOfficeRouter(ctx));
   app.use(expertRouter(ctx));
+  app.use(assignmentRouter(ctx));
+  app.use(reviewRouter(ctx));
   app.use(integrityRouter(ctx));
   app.use(institutionRouter(ctx));
   app.use(adminRouter(ctx));

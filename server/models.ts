@@ -11,6 +11,7 @@ import { initCallModels } from './calls/models.js';
 import { initProposalModels } from './proposals/models.js';
 import { initIntegrityModels } from './integrity/models.js';
 import { initExpertModels } from './review/models.js';
+import { initReviewModels } from './review/review-models.js';
 
 const bindings: Sequelize[] = [];
 
@@ -22,6 +23,7 @@ function bind(sequelize: Sequelize): void {
   initProposalModels(sequelize);
   initIntegrityModels(sequelize);
   initExpertModels(sequelize);
+  initReviewModels(sequelize);
 }
 
 export function initModels(sequelize: Sequelize): void {

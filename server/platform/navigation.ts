@@ -16,6 +16,7 @@ export function navigationFor(actor: Actor | null, currentPath: string): NavItem
     ['/screening', 'common:nav.screening', hasRole(actor, 'officer')],
     ['/experts', 'experts:nav.pool', hasRole(actor, 'officer') || hasRole(actor, 'admin')],
     ['/integrity', 'integrity:nav.title', hasRole(actor, 'officer') || hasRole(actor, 'admin')],
+    ['/reviews', 'common:nav.reviews', hasRole(actor, 'expert')],
     ['/expert/profile', 'experts:nav.profile', hasRole(actor, 'expert')],
     ['/institutions', 'common:nav.institutions', !!actor],
     ['/admin/institution-requests', 'common:nav.institutionRequests', hasRole(actor, 'officer') && !hasRole(actor, 'admin')],
