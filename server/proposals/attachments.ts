@@ -153,8 +153,9 @@ export function attachmentRouter(ctx: AppContext, renderStep: RenderStep): Route
       await removeStored(area, stored.storedName);
       throw e;
     }
-    if (wantsJson(req)) return void res.json({ ok: true, redirect: `/proposals/${id}/edit/attachments` });
+    // The flash rides on a cookie, so the page the upload script loads next shows it too.
     res.flash('success', 'proposals:attachments.uploaded');
+    if (wantsJson(req)) return void res.json({ ok: true, redirect: `/proposals/${id}/edit/attachments` });
     res.redirect(303, `/proposals/${id}/edit/attachments`);
   });
 

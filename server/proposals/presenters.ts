@@ -58,7 +58,8 @@ export function checklistMessage(lang: string, call: CallSettings, item: Checkli
       .map((x) => t(`people:types.${x}`))
       .join(lang === 'en' ? ', ' : '、');
   }
-  const key = item.key === 'rule.leadType' && !params.allowed ? 'rule.leadTypeAny' : item.key;
+  const key =
+    item.key === 'rule.leadType' && !params.allowed ? 'rule.leadTypeAny' : item.key === 'confirmations' && item.ok ? 'confirmationsDone' : item.key;
   return String(t(`proposals:checklist.${key}`, params));
 }
 
@@ -67,6 +68,8 @@ function applies(call: CallSettings, item: ChecklistItem): boolean {
   if (item.key === 'rule.maxTotalRequest') return call.rules.maxTotalRequestFen !== null;
   if (item.key === 'rule.maxPerPartner') return call.rules.maxPerPartnerFen !== null;
   if (item.key === 'rule.enterpriseSelfFunding') return call.rules.minEnterpriseSelfFundingPct > 0;
+  // With any lead type allowed, the rule says no more than the 'lead chosen' item already does.
+  if (item.key === 'rule.leadType') return call.rules.leadInstitutionTypes.length > 0;
   return true;
 }
 
