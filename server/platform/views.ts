@@ -57,7 +57,9 @@ function langOf(options: HelperOptions): string {
 export const helpers = {
   /** {{t "ns:key" name=value}} — the translation in the page's language. */
   t(key: unknown, options: HelperOptions) {
-    return translate(langOf(options), String(key), options?.hash);
+    // `params=obj` passes a whole object of values (flash messages carry theirs); other hash entries add to it.
+    const { params, ...rest } = (options?.hash ?? {}) as { params?: Record<string, unknown> };
+    return translate(langOf(options), String(key), params && typeof params === 'object' ? { ...params, ...rest } : rest);
   },
   /** {{tk kindKey "people:types"}} — translate a value under a key prefix (enum labels). */
   tk(value: unknown, prefix: unknown, options: HelperOptions) {

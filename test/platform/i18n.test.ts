@@ -59,3 +59,11 @@ describe('locales', () => {
     expect(offenders).to.deep.equal([]);
   });
 });
+
+describe('flash messages', () => {
+  it('show the values they carry (escaped), e.g. the receipt number after submitting', async () => {
+    const { renderFlashForTest } = await import('../support/render.js');
+    const html = renderFlashForTest({ kind: 'success', key: 'proposals:submit.done', params: { receiptNo: 'YRD-1-20261201-000007-1<b>' } });
+    expect(html).to.contain('YRD-1-20261201-000007-1&lt;b&gt;');
+  });
+});
