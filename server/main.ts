@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config.js';
 import { boot } from './boot.js';
+import { sweepAttachmentFiles } from './proposals/attachments.js';
 import { DEMO_LOGINS, seedDemo } from './seed/demo.js';
 import { migrateUp } from './platform/migrator.js';
 import { createSequelize } from './platform/db.js';
@@ -76,8 +77,16 @@ async function runServer(announce: boolean) {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
-  const prune = setInterval(() => void p.sessionStore.prune().catch(() => undefined), 3600_000);
-  prune.unref();
+  // Housekeeping, hourly and once at start: expired sessions, and uploaded files no attachment row refers
+  // to (left by a crash between writing the file and committing its row).
+  const housekeeping = () => {
+    void p.sessionStore.prune().catch((err) => p.logger.warn({ err }, 'session prune failed'));
+    void sweepAttachmentFiles(config)
+      .then((removed) => removed.length && p.logger.info({ removed: removed.length }, 'orphan uploads removed'))
+      .catch((err) => p.logger.warn({ err }, 'upload sweep failed'));
+  };
+  housekeeping();
+  setInterval(housekeeping, 3600_000).unref();
 }
 
 const workers = loadConfig().workers;
