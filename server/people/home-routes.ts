@@ -3,7 +3,16 @@ import { Router } from 'express';
 import type { AppContext } from '../platform/context.js';
 import { actorOf } from '../platform/context.js';
 import { can, guard } from '../platform/policy.js';
-import { ROLES } from './rules.js';
+import { ROLES, type RoleName } from './rules.js';
+
+/** Where each role's work starts; labels are the header's navigation labels. */
+const TASKS: Record<RoleName, Array<[href: string, label: string]>> = {
+  applicant: [['/calls', 'common:nav.calls'], ['/proposals', 'common:nav.proposals'], ['/institutions/request', 'common:home.tasks.requestInstitution']],
+  expert: [['/reviews', 'common:nav.reviews'], ['/expert/profile', 'experts:nav.profile']],
+  officer: [['/calls', 'common:nav.calls'], ['/screening', 'common:nav.screening'], ['/experts', 'experts:nav.pool'], ['/integrity', 'integrity:nav.title'], ['/admin/institution-requests', 'common:nav.institutionRequests']],
+  institution_admin: [['/endorsements', 'common:nav.endorsements'], ['/institutions', 'common:nav.institutions']],
+  admin: [['/admin/users', 'common:admin.users'], ['/admin/audit', 'common:admin.audit'], ['/admin/outbox', 'common:admin.outbox'], ['/institutions', 'common:admin.institutions']],
+};
 
 export function homeRouter(_ctx: AppContext): Router {
   void _ctx;
@@ -16,6 +25,7 @@ export function homeRouter(_ctx: AppContext): Router {
     const sections = ROLES.filter((role) => held.has(role)).map((role) => ({
       role,
       scopes: actor.roles.filter((g) => g.role === role && g.provinceCode).map((g) => g.provinceCode!),
+      tasks: TASKS[role].map(([href, label]) => ({ href, label })),
     }));
     res.render('home/dashboard', { title: 'common:home.title', name: actor.name, sections });
   });
