@@ -52,6 +52,7 @@ async function main(): Promise<number> {
   const ctx: BenchContext = {
     base: '',
     appPid: 0,
+    databaseUrl: '',
     seconds,
     connections,
     probe: <T>(key: string, fn: () => Promise<T>) => {
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
     }
     const db = benchDatabase();
     dbDialect = db.dialect;
+    ctx.databaseUrl = db.url;
     const logLevel = 'warn';
     log(`starting dist/server/main.js on ${db.label} (LOG_LEVEL=${logLevel}, NODE_ENV=production, 1 worker${profileDir ? ', --cpu-prof' : ''})`);
     const app = await startApp({ db, logLevel, profileDir });

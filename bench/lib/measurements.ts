@@ -9,6 +9,8 @@ import { cleanLoad, load, type Load } from './load.js';
 import { withLoginBurst, type Burst } from './login-burst.js';
 import { meets, targetText, type Entry, type Target, type Unit } from './results.js';
 import { withCpu, type PhaseCpu } from './threads.js';
+import { screeningMeasurements } from './screening.js';
+import { surgeMeasurements } from './surge.js';
 
 type Probed = Load & { app: PhaseCpu };
 
@@ -16,6 +18,8 @@ export interface BenchContext {
   base: string;
   /** The app's process id (its threads' CPU use is read from /proc). */
   appPid: number;
+  /** The database the app runs on (the surge prepares its data there). */
+  databaseUrl: string;
   seconds: number;
   connections: number;
   /** Run `fn` once per bench run under `key`; later callers get the same result. */
@@ -141,6 +145,8 @@ export const MEASUREMENTS: Measurement[] = [
       };
     },
   },
+  ...screeningMeasurements({ trivial, officerCookie, measurePath, officerEmail: HOME_USER.email }),
+  ...surgeMeasurements,
   { ...assignmentMeasurement, needsApp: false },
 ];
 
