@@ -13,6 +13,7 @@ import { migrateUp } from './platform/migrator.js';
 import { setHashConcurrency } from './platform/passwords.js';
 import { initModels, releaseModels } from './models.js';
 import { seedDemo } from './seed/demo.js';
+import { sendReviewReminders } from './review/review-service.js';
 
 export async function boot(config: Config, o: { migrate?: boolean; seed?: boolean; logger?: Logger; startWorker?: boolean } = {}) {
   const logger = o.logger ?? createLogger(config.logLevel);
@@ -24,11 +25,22 @@ export async function boot(config: Config, o: { migrate?: boolean; seed?: boolea
   const worker = new OutboxWorker({ sequelize, logger, smtpUrl: config.smtpUrl, from: config.mailFrom, intervalMs: config.outboxIntervalMs });
   const state: AppState = { ready: true };
   const { app, sessionStore } = createApp({ config, sequelize, logger, kickOutbox: () => void worker.kick().catch((e) => logger.error({ err: e }, 'outbox')) }, state);
-  if (o.startWorker ?? true) worker.start();
+  let reminders: NodeJS.Timeout | null = null;
+  if (o.startWorker ?? true) {
+    worker.start();
+    // Review reminders (issue: review): hourly; each expert gets at most one per day.
+    reminders = setInterval(() => {
+      sendReviewReminders(sequelize, new Date(), { baseUrl: config.baseUrl })
+        .then((n) => (n ? worker.kick() : undefined))
+        .catch((e) => logger.error({ err: e }, 'review reminders'));
+    }, 3600_000);
+    reminders.unref();
+  }
 
   /** Graceful stop: not ready first, stop accepting, let in-flight requests finish (bounded), then close. */
   async function shutdown(server: Server | null, deadlineMs = 10_000): Promise<void> {
     state.ready = false;
+    if (reminders) clearInterval(reminders);
     if (server) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -7,6 +7,7 @@ import { Op, type Transaction } from 'sequelize';
 import { Institution } from '../people/models.js';
 import { Call } from '../calls/models.js';
 import type { InstitutionType } from '../people/rules.js';
+import { ReviewAssignment } from '../review/review-models.js';
 import { Attachment, BudgetLine, Proposal, ProposalPartner, ReviewerExclusion } from './models.js';
 import type { ProposalAccessFacts } from './policy.js';
 import type { PartnerFacts } from './rules.js';
@@ -33,17 +34,20 @@ export interface ProposalBundle {
   lines: Array<{ id: number; partnerId: number; year: number; category: string; amountFen: number }>;
   attachments: Array<{ id: number; kind: string; originalName: string; sizeBytes: number; mime: string; sha256: string; createdAt: Date }>;
   exclusions: Array<{ id: number; expertName: string; expertInstitution: string | null; reason: string }>;
+  /** Experts with an accepted review assignment: for the access decision only, never shown. */
+  reviewerUserIds?: number[];
 }
 
 export async function loadBundle(proposalId: number, transaction?: Transaction): Promise<ProposalBundle | null> {
   const proposal = await Proposal.findByPk(proposalId, { transaction });
   if (!proposal) return null;
-  const [call, partners, lines, attachments, exclusions] = await Promise.all([
+  const [call, partners, lines, attachments, exclusions, reviewers] = await Promise.all([
     Call.findByPk(proposal.callId, { attributes: ['endorsementRequired'], raw: true, transaction }),
     ProposalPartner.findAll({ where: { proposalId }, order: [['isLead', 'DESC'], ['sortOrder', 'ASC'], ['id', 'ASC']], transaction }),
     BudgetLine.findAll({ where: { proposalId }, order: [['partnerId', 'ASC'], ['year', 'ASC'], ['category', 'ASC']], transaction }),
     Attachment.findAll({ where: { proposalId }, order: [['id', 'ASC']], transaction }),
     ReviewerExclusion.findAll({ where: { proposalId }, order: [['id', 'ASC']], transaction }),
+    ReviewAssignment.findAll({ where: { proposalId, status: 'accepted' }, attributes: ['expertUserId'], raw: true, transaction }),
   ]);
   const institutions = new Map(
     (await Institution.findAll({ where: { id: { [Op.in]: partners.map((p) => p.institutionId) } }, raw: true, transaction })).map((i) => [i.id, i]),
@@ -73,6 +77,7 @@ export async function loadBundle(proposalId: number, transaction?: Transaction):
     lines: lines.map((l) => ({ id: l.id, partnerId: l.partnerId, year: l.year, category: l.category, amountFen: l.amountFen })),
     attachments: attachments.map((a) => ({ id: a.id, kind: a.kind, originalName: a.originalName, sizeBytes: a.sizeBytes, mime: a.mime, sha256: a.sha256, createdAt: a.createdAt })),
     exclusions: exclusions.map((e) => ({ id: e.id, expertName: e.expertName, expertInstitution: e.expertInstitution, reason: e.reason })),
+    reviewerUserIds: reviewers.map((r) => r.expertUserId),
   };
 }
 
@@ -83,6 +88,7 @@ export function accessFacts(b: ProposalBundle): ProposalAccessFacts {
     leadInstitutionId: b.proposal.leadInstitutionId,
     endorsementRequired: b.endorsementRequired,
     partners: b.partners.map((p) => ({ provinceCode: p.provinceCode, contactUserId: p.contactUserId })),
+    reviewerUserIds: b.reviewerUserIds ?? [],
   };
 }
 

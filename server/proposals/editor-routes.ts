@@ -132,8 +132,10 @@ export function proposalEditorRouter(ctx: AppContext): Router {
     const lang = res.locals.lang as string;
     const b = bundleOf(req);
     const call = (await loadCallSettings(b.proposal.callId))!;
-    const summary = await summaryView(lang, b, call);
     const rel = relationsTo(me(req), accessFacts(b));
+    const summary = await summaryView(lang, b, call);
+    // The applicant's reviewer exclusions are for officers and the consortium, never for a reviewer.
+    if (rel.every((x) => x === 'reviewer')) summary.exclusions = [];
     const myPartner = b.partners.find((x) => x.contactUserId === me(req).id && !x.isLead);
     res.render('proposals/show', {
       title: 'proposals:show.title',

@@ -11,9 +11,11 @@ export interface ProposalAccessFacts {
   leadInstitutionId: number | null;
   endorsementRequired: boolean;
   partners: Array<{ provinceCode: string; contactUserId: number | null }>;
+  /** Experts with an accepted review assignment on the proposal (issue: review). Optional: absent = none. */
+  reviewerUserIds?: number[];
 }
 
-export type ProposalRelation = 'pi' | 'partnerContact' | 'officer' | 'hostOffice';
+export type ProposalRelation = 'pi' | 'partnerContact' | 'officer' | 'hostOffice' | 'reviewer';
 
 /** Every way the actor is related to the proposal (a person may be several at once). */
 export function relationsTo(actor: Actor | null, f: ProposalAccessFacts): ProposalRelation[] {
@@ -24,6 +26,8 @@ export function relationsTo(actor: Actor | null, f: ProposalAccessFacts): Propos
   const provinces = new Set(f.partners.map((p) => p.provinceCode));
   if (reachesOfficers(f.status, f.endorsementRequired) && officerProvinces(actor).some((p) => provinces.has(p))) r.push('officer');
   if (f.status !== 'draft' && f.leadInstitutionId !== null && actor.roles.some((g) => g.role === 'institution_admin' && g.institutionId === f.leadInstitutionId)) r.push('hostOffice');
+  // An expert who accepted a review assignment reads the proposal and its attachments (never other reviewers).
+  if (f.status !== 'draft' && f.reviewerUserIds?.includes(actor.id) && actor.roles.some((g) => g.role === 'expert')) r.push('reviewer');
   return r;
 }
 
