@@ -11,6 +11,7 @@ import { meets, targetText, type Entry, type Target, type Unit } from './results
 import { withCpu, type PhaseCpu } from './threads.js';
 import { screeningMeasurements } from './screening.js';
 import { surgeMeasurements } from './surge.js';
+import { assignmentE2eMeasurement } from './assignment-e2e.js';
 
 type Probed = Load & { app: PhaseCpu };
 
@@ -148,6 +149,7 @@ export const MEASUREMENTS: Measurement[] = [
   ...screeningMeasurements({ trivial, officerCookie, measurePath, officerEmail: HOME_USER.email }),
   ...surgeMeasurements,
   { ...assignmentMeasurement, needsApp: false },
+  assignmentE2eMeasurement,
 ];
 
 export function finish(m: Measurement, raw: Measured): Entry {

@@ -1,8 +1,125 @@
-/** (stub, filled in by its area) */
-import { Router } from 'express';
-import type { AppContext } from '../platform/context.js';
+/**
+ * Reviewer assignment: the officers' page of a call (proposed assignment with affinities, pins and forbids,
+ * re-run, invitations) and the expert's accept/decline actions (redirects back to /reviews with a flash).
+ * Applicants never reach any of it: officers of the call's provinces only; experts only their own rows.
+ */
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { actorOf, auditContext, type AppContext } from '../platform/context.js';
+import { parseForm } from '../platform/forms.js';
+import { ALLOW, can, definePolicy, Forbidden, guard, officerProvinces, refuse } from '../platform/policy.js';
+import { idParam } from '../people/policy.js';
+import { assignmentPage } from './assignment-presenters.js';
+import { acceptInvitation, addConstraint, callFacts, declineInvitation, removeConstraint, runAssignment, sendInvitations } from './assignment-service.js';
 
-export function assignmentRouter(_ctx: AppContext): Router {
-  void _ctx;
-  return Router();
+/** Officers of a province that pledged to the call (admins and applicants are refused). */
+export const callOfficer = definePolicy("programme officers of a province in the call's pledges", async (actor, req: Request) => {
+  if (!actor) return refuse('common:policy.signInRequired', 401);
+  const mine = officerProvinces(actor);
+  if (!mine.length) return refuse('assignment:policy.officersOnly');
+  const id = idParam(req);
+  const call = id ? await callFacts(id) : null;
+  if (!call) return refuse('assignment:errors.notFound', 404);
+  return call.provinces.some((p) => mine.includes(p)) ? ALLOW : refuse('assignment:policy.notYourCall');
+});
+
+const expertOnly = can.role('expert');
+
+const constraintSchema = z.object({
+  proposalId: z.coerce.number().int().positive({ message: 'assignment:form.proposalRequired' }),
+  expertUserId: z.coerce.number().int().positive({ message: 'assignment:form.expertRequired' }),
+  reason: z.string().trim().min(1, { message: 'assignment:form.reasonRequired' }).max(500, { message: 'assignment:form.reasonTooLong' }),
+});
+
+const pageQuery = z.object({ page: z.coerce.number().int().min(1).max(100_000).default(1) });
+
+const declineSchema = z.object({
+  reason: z.string().trim().min(1, { message: 'assignment:form.reasonRequired' }).max(1000, { message: 'assignment:form.reasonTooLong' }),
+  conflict: z.literal('1').optional(),
+});
+
+export function assignmentRouter(ctx: AppContext): Router {
+  const router = Router();
+  const r = guard(router);
+  const { sequelize } = ctx;
+
+  const callOf = async (req: Request) => {
+    const call = await callFacts(idParam(req) ?? 0);
+    if (!call) throw new Forbidden(404, 'assignment:errors.notFound');
+    return call;
+  };
+  const back = (id: number) => `/calls/${id}/assignment`;
+
+  r.get('/calls/:id/assignment', callOfficer, async (req, res) => {
+    const call = await callOf(req);
+    const q = pageQuery.safeParse(req.query);
+    const vm = await assignmentPage(sequelize, call, actorOf(req)!.lang, q.success ? q.data.page : 1);
+    res.render('review/assignment', { title: 'assignment:page.title', ...vm });
+  });
+
+  r.post('/calls/:id/assignment/run', callOfficer, async (req, res) => {
+    const call = await callOf(req);
+    const out = await runAssignment(sequelize, auditContext(req), call.id);
+    if (!out.ok) {
+      res.flash('error', out.reason);
+      return res.redirect(303, back(call.id));
+    }
+    res.flash('success', 'assignment:flash.ran', { stored: out.stored, full: out.full, shortfalls: out.shortfalls });
+    res.redirect(303, back(call.id));
+  });
+
+  for (const kind of ['pin', 'forbid'] as const) {
+    r.post(`/calls/:id/assignment/${kind}`, callOfficer, async (req, res) => {
+      const call = await callOf(req);
+      const form = parseForm(constraintSchema, req.body);
+      if (!form.ok) {
+        res.flash('error', Object.values(form.errors)[0] ?? 'common:form.invalid');
+        return res.status(303).redirect(back(call.id));
+      }
+      const out = await addConstraint(sequelize, auditContext(req), { callId: call.id, ...form.data, kind });
+      res.flash(out.ok ? 'success' : 'error', out.ok ? `assignment:flash.${kind}ned` : out.reason);
+      res.redirect(303, back(call.id));
+    });
+  }
+
+  r.post('/calls/:id/assignment/constraints/:constraintId/remove', callOfficer, async (req, res) => {
+    const call = await callOf(req);
+    const cid = idParam(req, 'constraintId');
+    const out = cid ? await removeConstraint(sequelize, auditContext(req), call.id, cid) : { ok: false as const, reason: 'assignment:errors.constraintNotFound' };
+    res.flash(out.ok ? 'success' : 'error', out.ok ? 'assignment:flash.removed' : out.reason);
+    res.redirect(303, back(call.id));
+  });
+
+  r.post('/calls/:id/assignment/invite', callOfficer, async (req, res) => {
+    const call = await callOf(req);
+    const out = await sendInvitations(sequelize, auditContext(req), call.id, ctx.config.baseUrl);
+    if (out.invited) ctx.kickOutbox();
+    res.flash(out.invited ? 'success' : 'info', out.invited ? 'assignment:flash.invited' : 'assignment:flash.nothingToInvite', { invited: out.invited, experts: out.experts });
+    res.redirect(303, back(call.id));
+  });
+
+  // ---- the expert's answers (the buttons are on /reviews) ----
+  r.post('/reviews/:assignmentId/accept', expertOnly, async (req, res) => {
+    const id = idParam(req, 'assignmentId');
+    const out = id ? await acceptInvitation(sequelize, auditContext(req), actorOf(req)!.id, id) : null;
+    if (!out || (!out.ok && out.status === 403)) throw new Forbidden(403, 'assignment:errors.notYours');
+    res.flash(out.ok ? 'success' : 'error', out.ok ? 'assignment:flash.accepted' : out.reason);
+    res.redirect(303, '/reviews');
+  });
+
+  r.post('/reviews/:assignmentId/decline', expertOnly, async (req, res) => {
+    const id = idParam(req, 'assignmentId');
+    if (!id) throw new Forbidden(403, 'assignment:errors.notYours');
+    const form = parseForm(declineSchema, req.body);
+    if (!form.ok) {
+      res.flash('error', Object.values(form.errors)[0] ?? 'common:form.invalid');
+      return res.redirect(303, '/reviews');
+    }
+    const out = await declineInvitation(sequelize, auditContext(req), actorOf(req)!.id, id, { reason: form.data.reason, conflict: form.data.conflict === '1' });
+    if (!out.ok && out.status === 403) throw new Forbidden(403, out.reason);
+    res.flash(out.ok ? 'success' : 'error', out.ok ? 'assignment:flash.declined' : out.reason);
+    res.redirect(303, '/reviews');
+  });
+
+  return router;
 }

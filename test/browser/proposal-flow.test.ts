@@ -84,8 +84,8 @@ describe('browser: a joint proposal from call to screening (issue 3)', function 
     return lang === 'en' ? p.nameEn : p.nameZh;
   };
 
-  async function flash(page: Page, key: string) {
-    await page.locator('.flash-success', { hasText: t(key) }).first().waitFor({ state: 'visible' });
+  async function flash(page: Page, key: string, params: Record<string, string> = {}) {
+    await page.locator('.flash-success', { hasText: t(key, params) }).first().waitFor({ state: 'visible' });
   }
 
   const clean = (where: string) => expectCleanConsole(session!, where);
@@ -358,13 +358,14 @@ describe('browser: a joint proposal from call to screening (issue 3)', function 
     const page = await signIn('pi@demo.yrd');
     await page.goto(session!.url(`/proposals/${proposalId}/edit/submit`));
     expect(await page.locator('section.checklist li.check-fail').count(), await page.locator('section.checklist').innerText()).to.equal(0);
-    expect(await checkItem(page, t('proposals:checklist.confirmations', { count: '0' })).getAttribute('class')).to.equal('check-ok');
+    expect(await checkItem(page, t('proposals:checklist.confirmationsDone')).getAttribute('class')).to.equal('check-ok');
     await axe(page, 'editor step submit (complete)');
 
     await click(page, page.getByRole('button', { name: t('proposals:submit.button'), exact: true }));
     expect(session!.dialogs).to.deep.equal([t('proposals:submit.confirm')]);
-    await flash(page, 'proposals:submit.done');
+    await page.locator('[data-receipt]').waitFor({ state: 'visible' });
     receiptNo = (await page.locator('[data-receipt]').innerText()).trim();
+    await flash(page, 'proposals:submit.done', { receiptNo });
     expect(receiptNo).to.match(new RegExp(`^YRD-${callId}-\\d{8}-${String(proposalId).padStart(6, '0')}-1$`));
     expect(await page.locator('main .tag.status-submitted').first().innerText()).to.equal(t('proposals:status.submitted'));
     await shot(page, '06-submitted-receipt');
