@@ -147,6 +147,8 @@ export function callPageView(d: CallData, actor: Actor | null, lang: string, now
     reviewersPerProposal: c.reviewersPerProposal,
     signedIn: !!actor,
     manage: managesCalls(actor),
+    // Officers of a province that pledged to the call organise its review once submissions are closed.
+    assignment: (c.status === 'closed' || c.status === 'in_review') && officerProvinces(actor).some((p) => d.pledges.some((x) => x.provinceCode === p)),
     loginNext: encodeURIComponent(`/calls/${c.id}`),
     pageTitle: t('calls:show.title'),
   };
