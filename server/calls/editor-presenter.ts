@@ -52,6 +52,7 @@ export function settingsValues(c: CallData['call']): Record<string, string> {
     fundingMode: c.fundingMode,
     balancingPotYuan: c.fundingMode === 'mixed' ? fenToInput(c.balancingPotFen) : '',
     reviewersPerProposal: String(c.reviewersPerProposal),
+    noExpertFromLeadProvince: c.noExpertFromLeadProvince ? '1' : '',
     ...rulesValues(r),
   };
 }
@@ -93,6 +94,7 @@ export async function newEditorView(forms: EditorForms) {
     fundingModes: FUNDING_MODES.map((value) => ({ value, selected: (values.fundingMode ?? 'virtual') === value })),
     leadTypes: options(INSTITUTION_TYPES, forms.settings?.checked ?? []),
     endorsementRequired: !!values.endorsementRequired,
+    noExpertFromLeadProvince: !!values.noExpertFromLeadProvince,
   };
 }
 
@@ -119,6 +121,7 @@ export async function editorView(d: CallData, actor: Actor, lang: string, forms:
     fundingModes: FUNDING_MODES.map((value) => ({ value, selected: values.fundingMode === value })),
     leadTypes: options(INSTITUTION_TYPES, lead),
     endorsementRequired: !!values.endorsementRequired,
+    noExpertFromLeadProvince: !!values.noExpertFromLeadProvince,
     topics: d.topics.map((x) => {
       const editing = forms.topicEdit?.id === x.id ? forms.topicEdit : null;
       const v = editing?.values;

@@ -27,6 +27,8 @@ export class Call extends Model<InferAttributes<Call>, InferCreationAttributes<C
   declare fundingMode: CreationOptional<FundingMode>;
   declare balancingPotFen: CreationOptional<number>;
   declare reviewersPerProposal: CreationOptional<number>;
+  /** Conflict rule: no expert from the lead institution's province reviews the call's proposals. */
+  declare noExpertFromLeadProvince: CreationOptional<boolean>;
   declare rulesJson: string;
   declare budgetCategoriesJson: string;
   declare attachmentKindsJson: string;
@@ -107,6 +109,7 @@ export function initCallModels(sequelize: Sequelize): void {
       fundingMode: { type: DataTypes.STRING(16), defaultValue: 'virtual' },
       balancingPotFen: fen('balancingPotFen'),
       reviewersPerProposal: { type: DataTypes.INTEGER, defaultValue: 3 },
+      noExpertFromLeadProvince: { type: DataTypes.BOOLEAN, defaultValue: false },
       rulesJson: { type: DataTypes.TEXT, allowNull: false },
       budgetCategoriesJson: { type: DataTypes.TEXT, allowNull: false },
       attachmentKindsJson: { type: DataTypes.TEXT, allowNull: false },

@@ -139,6 +139,7 @@ export const callSettingsSchema = z
     fundingMode: z.enum(FUNDING_MODES, { message: `${E}fundingMode` }),
     balancingPotYuan: optionalYuan,
     reviewersPerProposal: int(3, 5, `${E}reviewers`),
+    noExpertFromLeadProvince: checkbox,
     minProvinces: int(1, 50, `${E}minProvinces`),
     minPartners: int(1, 100, `${E}minPartners`),
     maxPartners: int(1, 100, `${E}maxPartners`),
@@ -184,6 +185,7 @@ export const callSettingsSchema = z
     fundingMode: v.fundingMode,
     balancingPotFen: v.fundingMode === 'mixed' ? (v.balancingPotYuan ?? 0) : 0,
     reviewersPerProposal: v.reviewersPerProposal,
+    noExpertFromLeadProvince: v.noExpertFromLeadProvince,
     rules: {
       minProvinces: v.minProvinces,
       minPartners: v.minPartners,

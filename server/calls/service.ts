@@ -50,6 +50,7 @@ export function callSnapshot(c: Call) {
     fundingMode: c.fundingMode,
     balancingPotFen: c.balancingPotFen,
     reviewersPerProposal: c.reviewersPerProposal,
+    noExpertFromLeadProvince: !!c.noExpertFromLeadProvince,
     rules: safeJson(c.rulesJson),
     budgetCategories: safeJson(c.budgetCategoriesJson),
     attachmentKinds: safeJson(c.attachmentKindsJson),
@@ -95,6 +96,7 @@ function settingsColumns(s: CallSettings, programmeId: number) {
     fundingMode: s.fundingMode,
     balancingPotFen: s.balancingPotFen,
     reviewersPerProposal: s.reviewersPerProposal,
+    noExpertFromLeadProvince: s.noExpertFromLeadProvince,
     rulesJson: JSON.stringify(s.rules),
   };
 }

@@ -10,6 +10,16 @@ import { DAY, makeCall, officer, postRaw, settingsFields } from './helpers.js';
 describe('call editor', () => {
   beforeEach(resetDb);
 
+  it('keeps the lead-province conflict rule ticked on a new call and shows it ticked again in the editor', async () => {
+    const agent = await signedInAgent((await officer('ZJ')).email);
+    const res = await postRaw(agent, '/calls', settingsFields({ deadlineAt: '2099-12-01T17:00', noExpertFromLeadProvince: '1' }));
+    expect(res.status).to.equal(303);
+    const call = (await Call.findOne())!;
+    expect(call.noExpertFromLeadProvince).to.equal(true);
+    const page = await agent.get(`/calls/${call.id}/edit`);
+    expect(page.text).to.match(/id="f-noExpertFromLeadProvince"[^>]*checked/);
+  });
+
   it('lets an officer create a draft: new programme, Beijing-time dates, rules in 元 and percent, lead types', async () => {
     const agent = await signedInAgent((await officer('JS')).email);
     const res = await postRaw(
