@@ -12,17 +12,17 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { ROOT } from '../../server/config.js';
-import { PROVINCES, DEMO_LOGINS } from '../../server/seed/demo.js';
+import { PROVINCES } from '../../server/seed/demo.js';
 import {
   clickToLoad as click,
   expectAccessible as axe,
   expectCleanConsole,
   field as labelled,
   harness,
-  openSession,
   screenshot,
   shanghaiLocal,
-  signInThroughForm,
+  openAsDemoUser,
+  waitForFlash,
   t as tr,
   waitForMail as mailTo,
   type Session,
@@ -67,15 +67,11 @@ describe('browser: a joint proposal from call to screening (issue 3)', function 
     session = undefined;
   });
 
-  /** A new browser context signed in through the form as a demo user; `lang` follows what the user's pages speak. */
-  async function signIn(email: string): Promise<Page> {
-    session = await openSession({ acceptDialogs: true });
-    const { page } = session;
-    await page.goto(session.url('/login'));
-    await signInThroughForm(session, email, DEMO_LOGINS.password);
-    expect(new URL(page.url()).pathname, `${email} signed in`).to.equal('/');
-    lang = ((await page.locator('html').getAttribute('lang')) ?? 'zh-CN') as Lang;
-    return page;
+    async function signIn(email: string): Promise<Page> {
+    const opened = await openAsDemoUser(email);
+    session = opened.session;
+    lang = opened.lang;
+    return opened.page;
   }
 
   const pathOf = (page: Page) => new URL(page.url()).pathname;
@@ -84,9 +80,7 @@ describe('browser: a joint proposal from call to screening (issue 3)', function 
     return lang === 'en' ? p.nameEn : p.nameZh;
   };
 
-  async function flash(page: Page, key: string, params: Record<string, string> = {}) {
-    await page.locator('.flash-success', { hasText: t(key, params) }).first().waitFor({ state: 'visible' });
-  }
+  const flash = (page: Page, key: string, params: Record<string, string> = {}) => waitForFlash(page, t(key, params));
 
   const clean = (where: string) => expectCleanConsole(session!, where);
   /** A link of the header navigation, by its locale key. */

@@ -14,16 +14,15 @@ import { Call } from '../../server/calls/models.js';
 import { User } from '../../server/people/models.js';
 import { Proposal } from '../../server/proposals/models.js';
 import { ReviewAssignment } from '../../server/review/review-models.js';
-import { DEMO_LOGINS } from '../../server/seed/demo.js';
 import {
   clickToLoad as click,
   expectAccessible as axe,
   expectCleanConsole,
   field as labelled,
   harness,
-  openSession,
   screenshot,
-  signInThroughForm,
+  openAsDemoUser,
+  waitForFlash,
   t as tr,
   waitForMail as mailTo,
   type Session,
@@ -70,13 +69,10 @@ describe('browser: reviewer assignment, invitation and a submitted review (issue
   });
 
   async function signIn(email: string): Promise<Page> {
-    session = await openSession({ acceptDialogs: true });
-    const { page } = session;
-    await page.goto(session.url('/login'));
-    await signInThroughForm(session, email, DEMO_LOGINS.password);
-    expect(new URL(page.url()).pathname, `${email} signed in`).to.equal('/');
-    lang = ((await page.locator('html').getAttribute('lang')) ?? 'zh-CN') as Lang;
-    return page;
+    const opened = await openAsDemoUser(email);
+    session = opened.session;
+    lang = opened.lang;
+    return opened.page;
   }
 
   const pathOf = (page: Page) => new URL(page.url()).pathname;
@@ -84,9 +80,7 @@ describe('browser: reviewer assignment, invitation and a submitted review (issue
   const shot = (page: Page, name: string) => screenshot(page, 'review-flow', name);
   const button = (page: Page, key: string, vars: Record<string, string> = {}) => page.getByRole('button', { name: t(key, vars), exact: true });
 
-  async function flash(page: Page, key: string, params: Record<string, string> = {}) {
-    await page.locator('.flash-success', { hasText: t(key, params) }).first().waitFor({ state: 'visible' });
-  }
+  const flash = (page: Page, key: string, params: Record<string, string> = {}) => waitForFlash(page, t(key, params));
 
   /** expert@demo.yrd's rows of the call (read back from the database, since the page lists proposals a page at a time). */
   const expertRows = () => ReviewAssignment.findAll({ where: { callId, expertUserId: expertId }, raw: true });

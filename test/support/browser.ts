@@ -14,6 +14,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { boot } from '../../server/boot.js';
 import { loadConfig, ROOT } from '../../server/config.js';
 import { SmtpSink, type ReceivedMail } from './smtp.js';
+import { DEMO_LOGINS } from '../../server/seed/demo.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -204,6 +205,25 @@ export async function signInThroughForm(s: Session, email: string, password: str
   await field(page, t(lang, 'people:fields.password.label')).fill(password);
   await page.getByRole('button', { name: t(lang, 'people:login.submit'), exact: true }).click();
   await page.waitForLoadState('load');
+}
+
+/**
+ * A new browser context signed in through the form as a demo user (confirm dialogs accepted), on the home
+ * page; `lang` is the language the user's pages speak.
+ */
+export async function openAsDemoUser(email: string): Promise<{ session: Session; page: Page; lang: 'zh-CN' | 'en' }> {
+  const session = await openSession({ acceptDialogs: true });
+  const { page } = session;
+  await page.goto(session.url('/login'));
+  await signInThroughForm(session, email, DEMO_LOGINS.password);
+  if (new URL(page.url()).pathname !== '/') throw new Error(`${email} did not sign in (at ${page.url()})`);
+  const lang = (await page.locator('html').getAttribute('lang')) === 'en' ? 'en' : 'zh-CN';
+  return { session, page, lang };
+}
+
+/** Wait until a success flash with this text is on the page. */
+export async function waitForFlash(page: Page, text: string): Promise<void> {
+  await page.locator('.flash-success', { hasText: text }).first().waitFor({ state: 'visible' });
 }
 
 /** Run axe-core on the page; returns the serious and critical violations. */
