@@ -10,8 +10,7 @@ import type { OutboxWorker } from '../../server/platform/mail/worker.js';
 import { verifyPassword } from '../../server/platform/passwords.js';
 import { csrfFrom, newAgent, signIn, signedInAgent, type Agent } from '../support/agent.js';
 import { makeUser, PASSWORD } from '../support/factories.js';
-import { resetDb } from '../support/platform.js';
-import { linkPath, startSmtp, workerFor, type SmtpSink } from '../support/smtp.js';
+import { linkPath, type SmtpSink, useSmtpSink } from '../support/smtp.js';
 
 const NEW_PASSWORD = 'a-brand-new-passphrase';
 
@@ -42,22 +41,10 @@ const stripVolatile = (html: string, ...emails: string[]) => {
 };
 
 describe('password reset', () => {
+  const smtp = useSmtpSink({ backoffBaseMs: 30_000 });
   let sink: SmtpSink;
   let worker: OutboxWorker;
-
-  before(async () => {
-    sink = await startSmtp();
-    worker = await workerFor(sink, { backoffBaseMs: 30_000 });
-  });
-  after(async () => {
-    await worker.stop();
-    await sink.stop();
-  });
-  beforeEach(async () => {
-    await resetDb();
-    await sink.start();
-    sink.clear();
-  });
+  beforeEach(() => ({ sink, worker } = smtp));
 
   it('acceptance: the SMTP peer is down when the reset mail is queued; it is delivered exactly once when back, and the link works once', async () => {
     const user = await makeUser({ email: 'wang@example.org', name: '王五' });

@@ -9,8 +9,7 @@ import { OutboxMessage } from '../../server/platform/mail/outbox.js';
 import type { OutboxWorker } from '../../server/platform/mail/worker.js';
 import { csrfFrom, newAgent, signIn, type Agent } from '../support/agent.js';
 import { makeUser, PASSWORD } from '../support/factories.js';
-import { resetDb } from '../support/platform.js';
-import { linkPath, startSmtp, workerFor, type SmtpSink } from '../support/smtp.js';
+import { linkPath, type SmtpSink, useSmtpSink } from '../support/smtp.js';
 
 const CHOSEN = 'my-own-long-password';
 
@@ -23,22 +22,10 @@ async function register(agent: Agent, o: { email: string; name?: string; passwor
 const strip = (html: string, email: string) => html.replace(/name="_csrf" value="[^"]+"/g, '').split(email).join('EMAIL');
 
 describe('registration with e-mail confirmation', () => {
+  const smtp = useSmtpSink();
   let sink: SmtpSink;
   let worker: OutboxWorker;
-
-  before(async () => {
-    sink = await startSmtp();
-    worker = await workerFor(sink);
-  });
-  after(async () => {
-    await worker.stop();
-    await sink.stop();
-  });
-  beforeEach(async () => {
-    await resetDb();
-    await sink.start();
-    sink.clear();
-  });
+  beforeEach(() => ({ sink, worker } = smtp));
 
   it('register → verification mail → confirm → can sign in; the link works once', async () => {
     const visitor = await newAgent();

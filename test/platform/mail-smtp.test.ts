@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { withTransaction } from '../../server/platform/db.js';
 import { OutboxMessage, queueMail } from '../../server/platform/mail/outbox.js';
 import { MAX_ATTEMPTS, type OutboxWorker } from '../../server/platform/mail/worker.js';
-import { platform, resetDb } from '../support/platform.js';
-import { SmtpSink, startSmtp, waitUntil, workerFor } from '../support/smtp.js';
+import { platform } from '../support/platform.js';
+import { SmtpSink, waitUntil, workerFor, useSmtpSink } from '../support/smtp.js';
 
 async function queue(n: number, prefix = 'r'): Promise<OutboxMessage[]> {
   const { sequelize } = await platform();
@@ -24,22 +24,10 @@ const reload = async (m: OutboxMessage) => (await OutboxMessage.findByPk(m.id))!
 const HOUR = 3600_000;
 
 describe('mail delivery with the SMTP peer down, slow or refusing', () => {
+  const smtp = useSmtpSink({ backoffBaseMs: 30_000 });
   let sink: SmtpSink;
   let worker: OutboxWorker;
-
-  before(async () => {
-    sink = await startSmtp();
-    worker = await workerFor(sink, { backoffBaseMs: 30_000 });
-  });
-  after(async () => {
-    await worker.stop();
-    await sink.stop();
-  });
-  beforeEach(async () => {
-    await resetDb();
-    await sink.start();
-    sink.clear();
-  });
+  beforeEach(() => ({ sink, worker } = smtp));
 
   it('SMTP down: the failure is recorded and retried after the back-off; once the peer is back it is delivered exactly once', async () => {
     const [m] = await queue(1);

@@ -13,8 +13,8 @@ import { MAX_ATTEMPTS, type OutboxWorker } from '../../server/platform/mail/work
 import { requestPasswordReset } from '../../server/people/account-service.js';
 import { csrfFrom, signedInAgent, signIn } from '../support/agent.js';
 import { makeUser } from '../support/factories.js';
-import { platform, resetDb, testConfig } from '../support/platform.js';
-import { linkPath, startSmtp, workerFor, type SmtpSink } from '../support/smtp.js';
+import { platform, testConfig } from '../support/platform.js';
+import { linkPath, type SmtpSink, useSmtpSink } from '../support/smtp.js';
 
 const LINKS = { baseUrl: 'http://127.0.0.1:3000' };
 
@@ -36,22 +36,10 @@ async function admin() {
 }
 
 describe('mail outbox', () => {
+  const smtp = useSmtpSink();
   let sink: SmtpSink;
   let worker: OutboxWorker;
-
-  before(async () => {
-    sink = await startSmtp();
-    worker = await workerFor(sink);
-  });
-  after(async () => {
-    await worker.stop();
-    await sink.stop();
-  });
-  beforeEach(async () => {
-    await resetDb();
-    await sink.start();
-    sink.clear();
-  });
+  beforeEach(() => ({ sink, worker } = smtp));
 
   describe('written with the change, sent after commit', () => {
     it('a message queued in a transaction that rolls back leaves no outbox row and is never sent', async () => {

@@ -6,7 +6,7 @@
 import { SMTPServer } from 'smtp-server';
 import type { OutboxWorker as Worker } from '../../server/platform/mail/worker.js';
 import { OutboxWorker } from '../../server/platform/mail/worker.js';
-import { platform } from './platform.js';
+import { platform, resetDb } from './platform.js';
 
 export interface ReceivedMail {
   envelopeFrom: string;
@@ -199,6 +199,28 @@ export const TEST_FROM = '长三角联合攻关平台 <no-reply@yrd-platform.exa
 export async function workerFor(sink: SmtpSink, o: { backoffBaseMs?: number; claimMs?: number } = {}): Promise<Worker> {
   const { sequelize, logger } = await platform();
   return new OutboxWorker({ sequelize, logger, smtpUrl: sink.url, from: TEST_FROM, intervalMs: 60_000, backoffBaseMs: o.backoffBaseMs ?? 1000, claimMs: o.claimMs });
+}
+
+/**
+ * Mocha hooks for a suite that sends mail: one sink and worker for the suite, and before each test an empty
+ * database, a listening sink and an empty mailbox. Read `sink` and `worker` from the returned object.
+ */
+export function useSmtpSink(o: { backoffBaseMs?: number } = {}): { sink: SmtpSink; worker: Worker } {
+  const ctx = {} as { sink: SmtpSink; worker: Worker };
+  before(async () => {
+    ctx.sink = await startSmtp();
+    ctx.worker = await workerFor(ctx.sink, o);
+  });
+  after(async () => {
+    await ctx.worker.stop();
+    await ctx.sink.stop();
+  });
+  beforeEach(async () => {
+    await resetDb();
+    await ctx.sink.start();
+    ctx.sink.clear();
+  });
+  return ctx;
 }
 
 export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
