@@ -32,6 +32,7 @@ import { integrityRouter } from './integrity/routes.js';
 import { expertRouter } from './review/experts-routes.js';
 import { assignmentRouter } from './review/assignment-routes.js';
 import { reviewRouter } from './review/review-routes.js';
+import { resultsRouter } from './review/results-routes.js';
 
 export const SESSION_IDLE_MS = 2 * 3600_000;
 export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
@@ -141,6 +142,7 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
   app.use(expertRouter(ctx));
   app.use(assignmentRouter(ctx));
   app.use(reviewRouter(ctx));
+  app.use(resultsRouter(ctx));
   app.use(integrityRouter(ctx));
   app.use(institutionRouter(ctx));
   app.use(adminRouter(ctx));

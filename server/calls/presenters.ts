@@ -5,7 +5,7 @@
 import { Op, type InferAttributes } from 'sequelize';
 import { tFor } from '../platform/i18n.js';
 import { managesCalls, canSeeCall } from './policy.js';
-import { officerProvinces, type Actor } from '../platform/policy.js';
+import { hasRole, officerProvinces, type Actor } from '../platform/policy.js';
 import { timeLeft } from '../platform/time.js';
 import { Province } from '../people/models.js';
 import { formatYuan } from '../proposals/rules.js';
@@ -127,6 +127,7 @@ export function callPageView(d: CallData, actor: Actor | null, lang: string, now
   const rules = readRules(c.rulesJson);
   const window = submissionWindow(c, now);
   const t = tFor(lang);
+  const callOfficer = officerProvinces(actor).some((p) => d.pledges.some((x) => x.provinceCode === p));
   return {
     id: c.id,
     title: pick(lang, c.titleZh, c.titleEn),
@@ -148,7 +149,9 @@ export function callPageView(d: CallData, actor: Actor | null, lang: string, now
     signedIn: !!actor,
     manage: managesCalls(actor),
     // Officers of a province that pledged to the call organise its review once submissions are closed.
-    assignment: (c.status === 'closed' || c.status === 'in_review') && officerProvinces(actor).some((p) => d.pledges.some((x) => x.provinceCode === p)),
+    assignment: (c.status === 'closed' || c.status === 'in_review') && callOfficer,
+    // …and read its review results from then on, as do platform admins.
+    reviewResults: c.status !== 'draft' && c.status !== 'published' && (callOfficer || hasRole(actor, 'admin')),
     loginNext: encodeURIComponent(`/calls/${c.id}`),
     pageTitle: t('calls:show.title'),
   };

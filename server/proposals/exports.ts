@@ -1,7 +1,8 @@
 /**
  * Exports of the officers' screening list, xlsx and csv, both written with exceljs. Every text cell goes
  * through `safeCell` (formula injection guard); the CSV starts with a UTF-8 BOM so Excel reads Chinese
- * correctly. Only what the list shows is exported: nothing about reviewers or requested exclusions.
+ * correctly. Only what the list shows is exported: nothing about reviewers or requested exclusions. `newSheet` and
+ * `exportBuffer` serve the review results export too (review/results-export.ts).
  */
 import ExcelJS from 'exceljs';
 import { formatDateTime } from '../platform/views.js';
@@ -14,16 +15,26 @@ export type ExportFormat = 'xlsx' | 'csv';
 
 const COLUMNS = ['receipt', 'title', 'call', 'lead', 'leadType', 'leadProvince', 'provinces', 'partners', 'total', 'status', 'eligibility', 'submittedAt', 'reason'] as const;
 
+/** A workbook with one sheet whose bold header row is the given columns (headers through the formula guard). */
+export function newSheet(lang: string, sheet: string, columns: Array<{ key: string; header: string; width: number }>): { wb: ExcelJS.Workbook; ws: ExcelJS.Worksheet } {
+  const wb = new ExcelJS.Workbook();
+  wb.creator = String(tFor(lang)('common:app.shortName'));
+  const ws = wb.addWorksheet(sheet);
+  ws.columns = columns.map((c) => ({ ...c, header: safeCell(c.header) }));
+  ws.getRow(1).font = { bold: true };
+  return { wb, ws };
+}
+
 export function buildWorkbook(rows: ScreeningRow[], calls: CallScope[], lang: string): ExcelJS.Workbook {
   const t = tFor(lang);
   const en = lang === 'en';
   const callTitle = new Map(calls.map((c) => [c.id, en && c.titleEn ? c.titleEn : c.titleZh]));
   const province = (code: string | null) => (code ? String(t(`common:provinces.${code}`, { defaultValue: code })) : '');
-  const wb = new ExcelJS.Workbook();
-  wb.creator = String(t('common:app.shortName'));
-  const ws = wb.addWorksheet(String(t('screening:export.sheet')));
-  ws.columns = COLUMNS.map((c) => ({ header: safeCell(String(t(`screening:export.columns.${c}`))), key: c, width: c === 'title' ? 48 : c === 'eligibility' || c === 'reason' ? 36 : 16 }));
-  ws.getRow(1).font = { bold: true };
+  const { wb, ws } = newSheet(
+    lang,
+    String(t('screening:export.sheet')),
+    COLUMNS.map((c) => ({ header: String(t(`screening:export.columns.${c}`)), key: c, width: c === 'title' ? 48 : c === 'eligibility' || c === 'reason' ? 36 : 16 })),
+  );
   for (const r of rows) {
     const eligibility = r.failed.length
       ? String(t('screening:eligibility.failsList', { rules: r.failed.map((x) => t(`screening:ruleNames.${x}`)).join(en ? '; ' : '；') }))

@@ -23,6 +23,13 @@ export const callOfficer = definePolicy("programme officers of a province in the
   return call.provinces.some((p) => mine.includes(p)) ? ALLOW : refuse('assignment:policy.notYourCall');
 });
 
+/** The call of the URL's :id, or a 404. */
+export async function callOf(req: Request) {
+  const call = await callFacts(idParam(req) ?? 0);
+  if (!call) throw new Forbidden(404, 'assignment:errors.notFound');
+  return call;
+}
+
 const expertOnly = can.role('expert');
 
 const constraintSchema = z.object({
@@ -43,11 +50,6 @@ export function assignmentRouter(ctx: AppContext): Router {
   const r = guard(router);
   const { sequelize } = ctx;
 
-  const callOf = async (req: Request) => {
-    const call = await callFacts(idParam(req) ?? 0);
-    if (!call) throw new Forbidden(404, 'assignment:errors.notFound');
-    return call;
-  };
   const back = (id: number) => `/calls/${id}/assignment`;
 
   r.get('/calls/:id/assignment', callOfficer, async (req, res) => {

@@ -165,3 +165,27 @@ export function reviewProgress(rows: AssignmentState[]): { total: ProgressCount;
   }
   return { total, perExpert };
 }
+
+/** What makes a viewer conflicted with a proposal: they are in its consortium or review it. */
+export interface ProposalTies {
+  proposalId: number;
+  piUserId: number;
+  contactUserIds: number[];
+  institutionIds: number[];
+  /** Experts with a (non-withdrawn) assignment on the proposal. */
+  expertUserIds: number[];
+}
+
+/**
+ * Proposals whose results the viewer may not see (回避): they are its PI or a partner's contact, work at one of
+ * its institutions, or are assigned to review it. Counts and averages would tell them about their own reviewers.
+ */
+export function conflictedProposals(viewer: { id: number; institutionId: number | null }, ties: ProposalTies[]): Set<number> {
+  const out = new Set<number>();
+  for (const p of ties) {
+    if (p.piUserId === viewer.id || p.contactUserIds.includes(viewer.id) || p.expertUserIds.includes(viewer.id) || (viewer.institutionId !== null && p.institutionIds.includes(viewer.institutionId))) {
+      out.add(p.proposalId);
+    }
+  }
+  return out;
+}

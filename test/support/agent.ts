@@ -36,3 +36,16 @@ export async function postForm(agent: Agent, path: string, body: Record<string, 
   const token = await csrfFrom(agent, fromPath);
   return agent.post(path).type('form').send({ _csrf: token, ...body });
 }
+
+/** GET a download as raw bytes (xlsx, csv) with its status and headers. */
+export async function download(agent: Agent, path: string) {
+  const res = await agent
+    .get(path)
+    .buffer(true)
+    .parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+  return { status: res.status, headers: res.headers as Record<string, string>, body: res.body as Buffer };
+}
