@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { rankProposals, reviewProgress, visibleRanking, zByReview, TALLY_KEYS, type AssignmentState, type RankedProposal, type SubmittedScore } from '../../server/review/results-rules.js';
+import { conflictedProposals, rankProposals, reviewProgress, visibleRanking, zByReview, TALLY_KEYS, type AssignmentState, type RankedProposal, type SubmittedScore } from '../../server/review/results-rules.js';
 
 /**
  * A call's submitted reviews: up to 8 proposals, 6 reviewers, each pair reviewed at most once. Weighted scores
@@ -186,5 +186,19 @@ describe('review results: joint ranking (pure)', () => {
         expect(sum).to.equal(total.submitted);
       }),
     );
+  });
+});
+
+describe('review results: a viewer’s conflicts (pure)', () => {
+  const ties = [
+    { proposalId: 1, piUserId: 10, contactUserIds: [11], institutionIds: [100, 101], expertUserIds: [20] },
+    { proposalId: 2, piUserId: 12, contactUserIds: [13], institutionIds: [102], expertUserIds: [21] },
+  ];
+  it('the PI, a partner’s contact, a colleague of a consortium institution and an assigned expert are conflicted; others are not', () => {
+    expect([...conflictedProposals({ id: 10, institutionId: null }, ties)]).to.deep.equal([1]);
+    expect([...conflictedProposals({ id: 11, institutionId: null }, ties)]).to.deep.equal([1]);
+    expect([...conflictedProposals({ id: 99, institutionId: 101 }, ties)]).to.deep.equal([1]);
+    expect([...conflictedProposals({ id: 21, institutionId: null }, ties)]).to.deep.equal([2]);
+    expect([...conflictedProposals({ id: 99, institutionId: 555 }, ties)]).to.deep.equal([]);
   });
 });
