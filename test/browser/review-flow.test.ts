@@ -4,7 +4,8 @@
  * choose them), sends the invitations; expert@demo.yrd receives the invitation mail (delivered to a real SMTP peer),
  * accepts it on /reviews, scores every criterion, writes both comments, recommends and submits; the review is then
  * shown read-only. axe runs on the assignment page, /reviews and the review form; every step fails on a console
- * error or a CSP violation. Setup only: the demo call is put into review directly through the models (closing a
+ * error or a CSP violation. Then an officer of the call opens the review results from the call page, finds the
+ * proposal in the joint ranking with the expert's weighted score, and reads the review with the expert's name. Setup only: the demo call is put into review directly through the models (closing a
  * call is another issue's page), and put back afterwards so the other browser tests see the demo as seeded.
  * The steps share the call and the assignment, so they run in order.
  */
@@ -12,8 +13,10 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { Call } from '../../server/calls/models.js';
 import { User } from '../../server/people/models.js';
-import { Proposal } from '../../server/proposals/models.js';
+import { Proposal, ProposalPartner } from '../../server/proposals/models.js';
 import { ReviewAssignment } from '../../server/review/review-models.js';
+import { criteriaOf } from '../../server/review/review-service.js';
+import { weightedScore } from '../../server/review/scoring.js';
 import {
   clickToLoad as click,
   expectAccessible as axe,
@@ -185,5 +188,38 @@ describe('browser: reviewer assignment, invitation and a submitted review (issue
     await axe(page, 'the submitted review');
     await shot(page, '04-review-submitted');
     clean('the review pages');
+  });
+
+  it("an officer of the call opens the review results from the call page and finds the expert's score and review", async () => {
+    expect(assignmentId, 'the submitted review of the previous step').to.be.above(0);
+    const a = (await ReviewAssignment.findByPk(assignmentId, { raw: true }))!;
+    // An officer not conflicted with the proposal (the demo officers work at universities that also apply).
+    const consortium = new Set((await ProposalPartner.findAll({ where: { proposalId: a.proposalId }, attributes: ['institutionId'], raw: true })).map((p) => p.institutionId));
+    const officers = await User.findAll({ where: { email: ['officer.sh@demo.yrd', 'officer.js@demo.yrd', 'officer.zj@demo.yrd', 'officer.ah@demo.yrd'] }, order: [['email', 'DESC']], raw: true });
+    const officer = officers.find((o) => o.institutionId === null || !consortium.has(o.institutionId));
+    expect(officer, 'a demo officer outside the consortium').to.not.equal(undefined);
+    const criteria = await criteriaOf(callId);
+    const expected = weightedScore(Object.fromEntries(criteria.map((c, i) => [String(c.id), 7 + (i % 3)])), criteria)!.toFixed(1);
+
+    const page = await signIn(officer!.email);
+    await page.goto(session!.url(`/calls/${callId}`));
+    await click(page, page.getByRole('link', { name: t('calls:show.reviewResults'), exact: true }));
+    expect(pathOf(page)).to.equal(`/calls/${callId}/reviews`);
+    expect(await page.locator('h1').innerText()).to.contain(t('reviews:results.title'));
+    const row = page.locator(`tr[data-proposal-id="${a.proposalId}"]`);
+    expect(await row.count(), 'the proposal is in the ranking').to.equal(1);
+    expect(await row.locator('td.mean-score').innerText(), "the expert's weighted score").to.equal(expected);
+    await axe(page, 'the review results');
+    await shot(page, '05-results');
+
+    await click(page, row.getByRole('link'));
+    expect(pathOf(page)).to.equal(`/calls/${callId}/reviews/${a.proposalId}`);
+    const review = page.locator('section.review-result', { hasText: '王芳（评审专家）' });
+    expect(await review.count(), "the expert's review, with their name").to.equal(1);
+    expect(await review.locator('dd.weighted').innerText()).to.equal(expected);
+    expect(await review.locator('dd.confidential').innerText()).to.contain('团队实力较强');
+    await axe(page, "a proposal's reviews");
+    await shot(page, '06-proposal-reviews');
+    clean('the review results pages');
   });
 });
