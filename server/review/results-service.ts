@@ -40,6 +40,16 @@ interface ReviewRow {
   recommendation: string | null;
 }
 
+function groupBy<T>(xs: T[], key: (x: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const x of xs) {
+    const list = out.get(key(x));
+    if (list) list.push(x);
+    else out.set(key(x), [x]);
+  }
+  return out;
+}
+
 /** Everything the results pages are computed from, for one call. */
 async function loadCallReviews(sequelize: Sequelize, call: CallFacts) {
   const proposals = await Proposal.findAll({ where: { callId: call.id, status: 'eligible' }, attributes: ['id', 'receiptNo', 'title', 'titleEn', 'piUserId', 'leadInstitutionId'], order: [['id', 'ASC']], raw: true });
@@ -62,9 +72,12 @@ async function loadCallReviews(sequelize: Sequelize, call: CallFacts) {
     : [];
   const inst = new Map(insts.map((i) => [Number(i.id), i]));
   const underReview = new Set(ids);
+  const partnersOf = groupBy(partners, (x) => x.proposalId);
+  const live = assignments.filter((a) => underReview.has(a.proposalId));
+  const liveOf = groupBy(live, (a) => a.proposalId);
   const info = new Map<number, ProposalInfo>();
   for (const p of proposals) {
-    const mine = partners.filter((x) => x.proposalId === p.id);
+    const mine = partnersOf.get(p.id) ?? [];
     const lead = inst.get(mine.find((x) => x.isLead)?.institutionId ?? p.leadInstitutionId ?? 0);
     info.set(p.id, {
       id: p.id,
@@ -76,15 +89,14 @@ async function loadCallReviews(sequelize: Sequelize, call: CallFacts) {
       provinces: [...new Set(mine.map((x) => x.provinceCode))].sort(),
     });
   }
-  const live = assignments.filter((a) => underReview.has(a.proposalId));
   const ties = proposals.map((p) => {
-    const mine = partners.filter((x) => x.proposalId === p.id);
+    const mine = partnersOf.get(p.id) ?? [];
     return {
       proposalId: p.id,
       piUserId: p.piUserId,
       contactUserIds: mine.map((x) => x.contactUserId).filter((x): x is number => x !== null),
       institutionIds: mine.map((x) => x.institutionId),
-      expertUserIds: live.filter((a) => a.proposalId === p.id).map((a) => a.expertUserId),
+      expertUserIds: (liveOf.get(p.id) ?? []).map((a) => a.expertUserId),
     };
   });
   // Submitted reviews of accepted assignments on proposals under review, with a complete weighted score.
