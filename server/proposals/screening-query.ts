@@ -202,25 +202,45 @@ export interface PageRequest {
   offset: number;
 }
 
-/** One page of the screening list (also the export, with a large limit): one indexed read of the proposals rows. */
-export async function screeningRows(sequelize: Sequelize, provinces: string[], calls: CallScope[], f: ScreeningFilters, page: PageRequest, transaction?: Transaction): Promise<ScreeningRow[]> {
+export interface ScreeningPage {
+  rows: ScreeningRow[];
+  /** How many proposals the filters match in all. */
+  count: number;
+}
+
+/**
+ * One page of the screening list and the number of matches, in one statement: the page's ids are picked on
+ * the indexed columns (with COUNT(*) OVER () for the total), then only those rows are read in full and get
+ * their PI's other active proposals counted. A page past the end falls back to a plain count.
+ */
+export async function screeningPage(sequelize: Sequelize, provinces: string[], calls: CallScope[], f: ScreeningFilters, page: PageRequest, transaction?: Transaction): Promise<ScreeningPage> {
   const limit = Math.max(1, Math.min(100_000, Math.trunc(page.limit)));
   const offset = Math.max(0, Math.trunc(page.offset));
   const r: Record<string, unknown> = { active: [...ACTIVE_STATUSES] };
+  const dir = f.dir === 'asc' ? 'ASC' : 'DESC';
   const sql = `SELECT p.id, p.call_id, p.receipt_no, p.title, p.status, p.submitted_at, p.screening_reason, p.duration_months,
     li.name_zh AS lead_name, li.name_en AS lead_name_en, p.lead_type, p.lead_province, p.total_request_fen, p.max_partner_request_fen,
-    p.self_funded_fen, p.partner_count, p.province_count, p.province_codes, p.enterprise_min_self_pct, ${OTHER_ACTIVE} AS other_active
-  FROM proposals p
-    JOIN calls c ON c.id = p.call_id
+    p.self_funded_fen, p.partner_count, p.province_count, p.province_codes, p.enterprise_min_self_pct, ${OTHER_ACTIVE} AS other_active, pg.n
+  FROM (
+    SELECT p.id, ${SORT_SQL[f.sort]} AS k, COUNT(*) OVER () AS n FROM proposals p JOIN calls c ON c.id = p.call_id
+    WHERE ${conditions(provinces, calls, f, r)}
+    ${orderOf(f)} LIMIT ${limit} OFFSET ${offset}
+  ) pg
+    JOIN proposals p ON p.id = pg.id
     LEFT JOIN institutions li ON li.id = p.lead_institution_id
-  WHERE ${conditions(provinces, calls, f, r)}
-  ${orderOf(f)} LIMIT ${limit} OFFSET ${offset}`;
-  const raw = await sequelize.query<RawRow>(sql, { type: QueryTypes.SELECT, replacements: r, transaction });
+  ORDER BY pg.k ${dir}, pg.id ${dir}`;
+  const raw = await sequelize.query<RawRow & { n: number | string }>(sql, { type: QueryTypes.SELECT, replacements: r, transaction });
   const rulesOf = new Map(calls.map((c) => [c.id, c.rules]));
-  return raw.map((x) => toRow(x, rulesOf));
+  const count = raw.length ? Number(raw[0]!.n) : offset > 0 ? await screeningCount(sequelize, provinces, calls, f, transaction) : 0;
+  return { rows: raw.map((x) => toRow(x, rulesOf)), count };
 }
 
-/** How many proposals the filters match (the second statement of a page). */
+/** The rows of a page (the export asks for all of them at once). */
+export async function screeningRows(sequelize: Sequelize, provinces: string[], calls: CallScope[], f: ScreeningFilters, page: PageRequest, transaction?: Transaction): Promise<ScreeningRow[]> {
+  return (await screeningPage(sequelize, provinces, calls, f, page, transaction)).rows;
+}
+
+/** How many proposals the filters match. */
 export async function screeningCount(sequelize: Sequelize, provinces: string[], calls: CallScope[], f: ScreeningFilters, transaction?: Transaction): Promise<number> {
   const r: Record<string, unknown> = { active: [...ACTIVE_STATUSES] };
   const sql = `SELECT COUNT(*) AS n FROM proposals p JOIN calls c ON c.id = p.call_id WHERE ${conditions(provinces, calls, f, r)}`;
