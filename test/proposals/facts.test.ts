@@ -8,7 +8,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { QueryTypes } from 'sequelize';
-import type { EligibilityRules } from '../../server/calls/rules.js';
 import { updateInstitution } from '../../server/people/institution-service.js';
 import { INSTITUTION_TYPES, type InstitutionType } from '../../server/people/rules.js';
 import { SYSTEM } from '../../server/platform/audit.js';
@@ -21,6 +20,7 @@ import { callScopes } from '../../server/proposals/screening-service.js';
 import { addPartner, removePartner, saveBudget, setLead, startDraft } from '../../server/proposals/service.js';
 import { makeCall } from '../support/call-factories.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
+import { rulesArb } from '../support/eligibility-arbitraries.js';
 import { platform, resetDb } from '../support/platform.js';
 import { makeSubmittedProposal } from '../support/proposal-factories.js';
 
@@ -33,19 +33,6 @@ const partnerArb = fc.record({
   institutionProvince: fc.constantFrom(...PROVINCES),
   requestedFen: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2_000_000_000_00 })),
   selfFundedFen: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2_000_000_000_00 })),
-});
-
-const rulesArb: fc.Arbitrary<EligibilityRules> = fc.record({
-  minProvinces: fc.integer({ min: 0, max: 4 }),
-  minPartners: fc.integer({ min: 0, max: 6 }),
-  maxPartners: fc.integer({ min: 0, max: 8 }),
-  maxTotalRequestFen: fc.option(fc.integer({ min: 0, max: 5_000_000_000_00 }), { nil: null }),
-  maxPerPartnerFen: fc.option(fc.integer({ min: 0, max: 2_000_000_000_00 }), { nil: null }),
-  minDurationMonths: fc.integer({ min: 0, max: 36 }),
-  maxDurationMonths: fc.integer({ min: 0, max: 60 }),
-  leadInstitutionTypes: fc.subarray([...INSTITUTION_TYPES]),
-  minEnterpriseSelfFundingPct: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 })),
-  maxActivePerPi: fc.integer({ min: 0, max: 3 }),
 });
 
 describe('proposal facts (pure)', () => {
