@@ -10,6 +10,7 @@ import { withTransaction } from '../platform/db.js';
 import type { FieldErrors } from '../platform/forms.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { Institution, InstitutionRequest, Province, User } from './models.js';
+import { proposalsWithInstitution, refreshProposalFacts } from '../proposals/facts.js';
 import type { InstitutionType } from './rules.js';
 
 export const PAGE_SIZE = 50;
@@ -179,6 +180,8 @@ export async function updateInstitution(sequelize: Sequelize, ctx: AuditContext,
       if (errors) return { ok: false, errors };
       const before = plain(inst);
       await inst.update({ nameZh: input.nameZh, nameEn: input.nameEn, provinceCode: input.provinceCode, type: input.type, creditCode: input.creditCode }, { transaction: t });
+      // The screening facts of its proposals follow the institution's type and province.
+      if (before.type !== inst.type || before.provinceCode !== inst.provinceCode) await refreshProposalFacts(sequelize, await proposalsWithInstitution(sequelize, id, t), t);
       await audit(t, ctx, { action: 'institution.update', entityType: 'institution', entityId: id, before, after: plain(inst) });
       return { ok: true, id };
     }),

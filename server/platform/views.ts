@@ -12,11 +12,17 @@ import { DEFAULT_LANG, tFor } from './i18n.js';
 export const TIME_ZONE = 'Asia/Shanghai';
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
+/** Formatted instants, remembered (Intl formatting costs ~10 µs; a list page shows the same dates on every view). */
+const formatted = new Map<string, string>();
 export function formatDateTime(d: Date | string | null | undefined, lang: string, withTime = true): string {
   if (!d) return '';
   const date = d instanceof Date ? d : new Date(d);
-  if (Number.isNaN(date.getTime())) return '';
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) return '';
   const key = `${lang}|${withTime}`;
+  const memoKey = `${key}|${ms}`;
+  const known = formatted.get(memoKey);
+  if (known !== undefined) return known;
   let f = dateFormats.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
@@ -28,22 +34,31 @@ export function formatDateTime(d: Date | string | null | undefined, lang: string
     });
     dateFormats.set(key, f);
   }
-  return f.format(date);
+  const s = f.format(date);
+  if (formatted.size >= MEMO_LIMIT) formatted.clear();
+  formatted.set(memoKey, s);
+  return s;
 }
 
 /**
- * Translations without parameters, remembered per language: i18next resolves the language hierarchy and the
- * key on every call (~10 µs, Intl.getCanonicalLocales included) and a page makes dozens. The resources never
- * change while the process runs; the memo is bounded in case keys come from data.
+ * Translations remembered per language (and per parameter values): i18next resolves the language hierarchy
+ * and the key on every call (~10 µs, Intl.getCanonicalLocales included; 50+ µs with interpolation) and a page
+ * makes dozens, mostly with the same values (a list's count and pager). The resources never change while the
+ * process runs, so the result depends only on the key; the memo is bounded in case keys or values come from data.
+ * Only plain (string, number, boolean) parameters are remembered; anything else is translated every time.
  */
 const MEMO_LIMIT = 20_000;
 const memo = new Map<string, string>();
+const plainValue = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 export function translate(lang: string, key: string, params?: Record<string, unknown>): string {
-  if (params && Object.keys(params).length > 0) return tFor(lang)(key, { ...params }) as string;
-  const k = `${lang}\u0000${key}`;
+  let k = `${lang}\u0000${key}`;
+  if (params && Object.keys(params).length > 0) {
+    if (!Object.values(params).every(plainValue)) return tFor(lang)(key, { ...params }) as string;
+    k += `\u0000${JSON.stringify(params)}`;
+  }
   let s = memo.get(k);
   if (s === undefined) {
-    s = tFor(lang)(key) as string;
+    s = (params && Object.keys(params).length > 0 ? tFor(lang)(key, { ...params }) : tFor(lang)(key)) as string;
     if (memo.size >= MEMO_LIMIT) memo.clear();
     memo.set(k, s);
   }

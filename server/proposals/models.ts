@@ -1,6 +1,7 @@
 /** Sequelize models of joint proposals: the proposal, its consortium, budget, attachments, exclusions, submissions. */
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
 import { fen } from '../calls/models.js';
+import type { InstitutionType } from '../people/rules.js';
 import type { ProposalStatus } from './rules.js';
 
 export class Proposal extends Model<InferAttributes<Proposal>, InferCreationAttributes<Proposal>> {
@@ -25,6 +26,16 @@ export class Proposal extends Model<InferAttributes<Proposal>, InferCreationAttr
   declare screenedBy: CreationOptional<number | null>;
   declare screenedAt: CreationOptional<Date | null>;
   declare screeningReason: CreationOptional<string | null>;
+  // Denormalised facts (facts.ts keeps them; never set them directly).
+  declare totalRequestFen: CreationOptional<number>;
+  declare maxPartnerRequestFen: CreationOptional<number>;
+  declare selfFundedFen: CreationOptional<number>;
+  declare partnerCount: CreationOptional<number>;
+  declare provinceCount: CreationOptional<number>;
+  declare provinceCodes: CreationOptional<string>;
+  declare leadType: CreationOptional<InstitutionType | null>;
+  declare leadProvince: CreationOptional<string | null>;
+  declare enterpriseMinSelfPct: CreationOptional<number | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 }
@@ -112,6 +123,15 @@ export function initProposalModels(sequelize: Sequelize): void {
       screenedBy: int(true),
       screenedAt: DataTypes.DATE,
       screeningReason: DataTypes.STRING(1000),
+      totalRequestFen: fen('totalRequestFen'),
+      maxPartnerRequestFen: fen('maxPartnerRequestFen'),
+      selfFundedFen: fen('selfFundedFen'),
+      partnerCount: { type: DataTypes.INTEGER, defaultValue: 0 },
+      provinceCount: { type: DataTypes.INTEGER, defaultValue: 0 },
+      provinceCodes: { type: DataTypes.STRING(255), defaultValue: '' },
+      leadType: DataTypes.STRING(16),
+      leadProvince: DataTypes.STRING(8),
+      enterpriseMinSelfPct: { type: DataTypes.BIGINT, get(this: Proposal) { const v = this.getDataValue('enterpriseMinSelfPct'); return v === null || v === undefined ? v : Number(v); } },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },

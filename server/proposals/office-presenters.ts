@@ -3,6 +3,7 @@
  * Views never receive model instances, req.query or req.body.
  */
 import { tFor } from '../platform/i18n.js';
+import { formatDateTime, translate } from '../platform/views.js';
 import type { EndorsementRow } from './endorsement-service.js';
 import { formatYuan } from './rules.js';
 import type { CallScope, ScreeningFilters, ScreeningRow } from './screening-query.js';
@@ -11,21 +12,28 @@ import type { ScreeningReport } from './screening-service.js';
 
 const pick = (lang: string, zh: string, en: string | null | undefined) => (lang === 'en' && en ? en : zh);
 
+/**
+ * One row of the screening list with every label already in the page's language (the row template only
+ * prints strings: 50 rows × a dozen helper calls was a large part of the page's cost). `translate` is memoised.
+ */
 export function screeningRowView(r: ScreeningRow, calls: Map<number, CallScope>, lang: string) {
   const call = calls.get(r.callId);
+  const tr = (key: string) => translate(lang, key);
   return {
     id: r.id,
     receiptNo: r.receiptNo,
     title: r.title,
     callTitle: call ? pick(lang, call.titleZh, call.titleEn) : '',
     lead: pick(lang, r.leadName, r.leadNameEn),
-    leadProvince: r.leadProvince ?? '',
-    provinces: r.provinces,
+    leadProvince: r.leadProvince ? tr(`common:provinces.${r.leadProvince}`) : '',
+    provinces: r.provinces.map((code) => tr(`common:provinces.${code}`)),
     total: formatYuan(r.totalFen),
     status: r.status,
-    submittedAt: r.submittedAt,
+    statusLabel: tr(`screening:status.${r.status}`),
+    submittedAt: formatDateTime(r.submittedAt, lang),
     passes: r.failed.length === 0,
-    failed: r.failed,
+    eligibilityLabel: tr(r.failed.length === 0 ? 'screening:eligibility.passes' : 'screening:eligibility.fails'),
+    failed: r.failed.map((rule) => tr(`screening:ruleNames.${rule}`)),
   };
 }
 

@@ -15,7 +15,7 @@ import { buildWorkbook, exportBuffer, EXPORT_ROW_LIMIT, EXPORT_TYPES, type Expor
 import { endorsementRowView, filterValues, proposalSummary, queryString, screeningRowView, sortLinks } from './office-presenters.js';
 import { officePolicy } from './office-policy.js';
 import { decisionSchema, endorsementQuery, returnSchema, screeningQuery, type ScreeningQuery } from './office-schema.js';
-import { DEFAULT_FILTERS, SCREENING_PAGE_SIZE, SCREENING_STATUSES, screeningCount, screeningRows, type ScreeningFilters } from './screening-query.js';
+import { DEFAULT_FILTERS, SCREENING_PAGE_SIZE, SCREENING_STATUSES, screeningPage, screeningRows, type ScreeningFilters } from './screening-query.js';
 import { awaitsScreening } from './screening-rules.js';
 import { callScopes, decideScreening, latestSubmission, provinceCodes, screeningReport, userName } from './screening-service.js';
 
@@ -87,12 +87,10 @@ export function proposalOfficeRouter(ctx: AppContext): Router {
   r.get('/screening', officePolicy.screening, async (req, res) => {
     const form = parseForm(screeningQuery, req.query);
     const provinces = officerProvinces(actorOf(req));
-    const calls = await callScopes();
+    const [calls, provinceList] = await Promise.all([callScopes(sequelize), provinceCodes(sequelize)]);
     const f = form.ok ? filtersOf(form.data) : DEFAULT_FILTERS;
     const page = form.ok ? form.data.page : 1;
-    const [rows, count] = form.ok
-      ? await Promise.all([screeningRows(sequelize, provinces, calls, f, { limit: SCREENING_PAGE_SIZE, offset: (page - 1) * SCREENING_PAGE_SIZE }), screeningCount(sequelize, provinces, calls, f)])
-      : [[], 0];
+    const { rows, count } = form.ok ? await screeningPage(sequelize, provinces, calls, f, { limit: SCREENING_PAGE_SIZE, offset: (page - 1) * SCREENING_PAGE_SIZE }) : { rows: [], count: 0 };
     const values = form.ok ? filterValues(f) : form.values;
     const callMap = new Map(calls.map((c) => [c.id, c]));
     const lang = res.locals.lang;
@@ -102,7 +100,7 @@ export function proposalOfficeRouter(ctx: AppContext): Router {
       errors: form.ok ? {} : form.errors,
       myProvinces: provinces,
       calls: calls.map((c) => ({ id: String(c.id), title: lang === 'en' && c.titleEn ? c.titleEn : c.titleZh })),
-      provinces: await provinceCodes(),
+      provinces: provinceList,
       statuses: SCREENING_STATUSES,
       leadTypes: INSTITUTION_TYPES,
       rows: rows.map((x) => screeningRowView(x, callMap, lang)),
@@ -115,7 +113,7 @@ export function proposalOfficeRouter(ctx: AppContext): Router {
   const exportRoute = (format: ExportFormat) => async (req: Request, res: Response) => {
     const form = parseForm(screeningQuery, req.query);
     if (!form.ok) return res.status(400).render('errors/error', { title: 'common:errors.400.title', reason: 'common:errors.400.reason', status: 400 });
-    const calls = await callScopes();
+    const calls = await callScopes(sequelize);
     const rows = await screeningRows(sequelize, officerProvinces(actorOf(req)), calls, filtersOf(form.data), { limit: EXPORT_ROW_LIMIT, offset: 0 });
     const body = await exportBuffer(buildWorkbook(rows, calls, res.locals.lang), format);
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date()).replace(/-/g, '');

@@ -3,9 +3,10 @@
  * eligibility report of one proposal, and the officer's eligible / ineligible decision — one transaction with a
  * guarded status update, an audit event and the PI's mail.
  */
-import { Op, type Sequelize, type Transaction } from 'sequelize';
+import { Op, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { Call } from '../calls/models.js';
-import { Province, User } from '../people/models.js';
+import type { CallStatus } from '../calls/rules.js';
+import { User } from '../people/models.js';
 import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { queueMail } from '../platform/mail/outbox.js';
@@ -18,16 +19,16 @@ import type { CallScope } from './screening-query.js';
 import { parseRules, screeningProblem, screeningReasonRequired, type ScreeningDecision } from './screening-rules.js';
 import type { CommandResult } from './endorsement-service.js';
 
-/** Every call that can hold submitted proposals (not drafts), newest first, with its rules parsed. */
-export async function callScopes(transaction?: Transaction): Promise<CallScope[]> {
-  const calls = await Call.findAll({
-    where: { status: { [Op.ne]: 'draft' } },
-    attributes: ['id', 'titleZh', 'titleEn', 'status', 'endorsementRequired', 'rulesJson'],
-    order: [['id', 'DESC']],
-    raw: true,
-    transaction,
-  });
-  return calls.map((c) => ({ id: c.id, titleZh: c.titleZh, titleEn: c.titleEn, status: c.status, endorsementRequired: !!c.endorsementRequired, rules: parseRules(c.rulesJson) }));
+/**
+ * Every call that can hold submitted proposals (not drafts), newest first, with its rules parsed. Plain SQL:
+ * the screening list asks on every view, and a model query costs Sequelize a PRAGMA table_info on SQLite.
+ */
+export async function callScopes(sequelize: Sequelize, transaction?: Transaction): Promise<CallScope[]> {
+  const calls = await sequelize.query<{ id: number; title_zh: string; title_en: string | null; status: CallStatus; endorsement_required: number | boolean; rules_json: string | null }>(
+    "SELECT id, title_zh, title_en, status, endorsement_required, rules_json FROM calls WHERE status <> 'draft' ORDER BY id DESC",
+    { type: QueryTypes.SELECT, transaction },
+  );
+  return calls.map((c) => ({ id: c.id, titleZh: c.title_zh, titleEn: c.title_en, status: c.status, endorsementRequired: !!Number(c.endorsement_required), rules: parseRules(c.rules_json) }));
 }
 
 /** The PI's other active proposals in the same call (限项). */
@@ -59,9 +60,19 @@ export async function latestSubmission(proposalId: number) {
   return ProposalSubmission.findOne({ where: { proposalId }, attributes: ['receiptNo', 'snapshotSha256', 'createdAt'], order: [['id', 'DESC']], raw: true });
 }
 
-/** Province codes in display order (the province filter). */
-export async function provinceCodes(): Promise<string[]> {
-  return (await Province.findAll({ attributes: ['code'], order: [['sortOrder', 'ASC']], raw: true })).map((p) => p.code);
+/**
+ * Province codes in display order (the province filter). Reference data written only by the seed, so each
+ * connection reads it once.
+ */
+const provinceLists = new WeakMap<Sequelize, Promise<string[]>>();
+export function provinceCodes(sequelize: Sequelize): Promise<string[]> {
+  let list = provinceLists.get(sequelize);
+  if (!list) {
+    list = sequelize.query<{ code: string }>('SELECT code FROM provinces ORDER BY sort_order', { type: QueryTypes.SELECT }).then((rows) => rows.map((p) => p.code));
+    list.catch(() => provinceLists.delete(sequelize));
+    provinceLists.set(sequelize, list);
+  }
+  return list;
 }
 
 export async function userName(id: number | null): Promise<string> {

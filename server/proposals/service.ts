@@ -16,6 +16,7 @@ import type { FieldErrors } from '../platform/forms.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { Forbidden, type Actor } from '../platform/policy.js';
 import { partnerFacts, type ProposalBundle } from './bundle.js';
+import { refreshProposalFacts } from './facts.js';
 import { BudgetLine, Proposal, ProposalPartner, ReviewerExclusion } from './models.js';
 import { ACTIVE_STATUSES, budgetTotals, checklist, type BudgetTotals, type ChecklistItem } from './rules.js';
 import type { BasicInput, BudgetForm, PartnerInput } from './schema.js';
@@ -146,6 +147,7 @@ export async function startDraft(d: Deps, ctx: AuditContext, actor: Actor, callI
     );
     if (inst) {
       await ProposalPartner.create({ proposalId: proposal.id, institutionId: inst.id, provinceCode: inst.provinceCode, isLead: true, role: null, contactUserId: actor.id, sortOrder: 0 }, { transaction: t });
+      await refreshProposalFacts(d.sequelize, [proposal.id], t);
     }
     await audit(t, ctx, { action: 'proposal.create', entityType: 'proposal', entityId: proposal.id, after: { callId, leadInstitutionId: inst?.id ?? null } });
     return proposal.id;
@@ -177,6 +179,7 @@ export async function setLead(d: Deps, ctx: AuditContext, actor: Actor, proposal
       { transaction: t },
     );
     await proposal.update({ leadInstitutionId: institutionId }, { transaction: t });
+    await refreshProposalFacts(d.sequelize, [proposalId], t);
     await audit(t, ctx, { action: 'proposal.set_lead', entityType: 'proposal', entityId: proposalId, after: { partnerId: partner.id, institutionId } });
     return null;
   });
@@ -202,6 +205,7 @@ export async function addPartner(d: Deps, ctx: AuditContext, actor: Actor, propo
       { proposalId, institutionId: inst.id, provinceCode: inst.provinceCode, isLead: false, role: input.role, contactUserId: contact.id, sortOrder },
       { transaction: t },
     );
+    await refreshProposalFacts(d.sequelize, [proposalId], t);
     await audit(t, ctx, { action: 'proposal.add_partner', entityType: 'proposal', entityId: proposalId, after: { partnerId: partner.id, institutionId: inst.id, provinceCode: inst.provinceCode, contactUserId: contact.id, role: input.role } });
     await queueMail(t, {
       to: { address: contact.email, name: contact.name },
@@ -228,6 +232,7 @@ export async function removePartner(d: Deps, ctx: AuditContext, proposalId: numb
     await BudgetLine.destroy({ where: { partnerId }, transaction: t });
     await partner.destroy({ transaction: t });
     if (partner.isLead) await proposal.update({ leadInstitutionId: null }, { transaction: t });
+    await refreshProposalFacts(d.sequelize, [proposalId], t);
     await audit(t, ctx, { action: 'proposal.remove_partner', entityType: 'proposal', entityId: proposalId, before: { partner: partner.toJSON(), lines } });
   });
 }
@@ -267,6 +272,7 @@ export async function saveBudget(d: Deps, ctx: AuditContext, proposalId: number,
     const confirmationReset = partner.confirmedAt !== null;
     const selfBefore = partner.selfFundedFen;
     await partner.update({ selfFundedFen: form.selfFundedFen, confirmedAt: null, confirmedBy: null }, { transaction: t });
+    await refreshProposalFacts(d.sequelize, [proposalId], t);
     await audit(t, ctx, {
       action: 'proposal.save_budget',
       entityType: 'proposal',

@@ -14,6 +14,7 @@ import type { InstitutionType } from '../people/rules.js';
 import { audit, SYSTEM } from '../platform/audit.js';
 import { snapshotOf, type PartnerRow, type ProposalBundle } from '../proposals/bundle.js';
 import { BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../proposals/models.js';
+import { refreshProposalFacts } from '../proposals/facts.js';
 import { checkEligibility, receiptNumber, type ProposalStatus } from '../proposals/rules.js';
 import { DEMO_CALL, DEMO_CRITERIA, DEMO_PLEDGES_WAN, DEMO_PROGRAMME, DEMO_TOPICS, GIVEN, INELIGIBLE_REASONS, prng, readNsfcProjects, SURNAMES } from './demo-data.js';
 
@@ -268,6 +269,7 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
   await chunked(proposals, (c) => Proposal.bulkCreate(c, { transaction: t }));
   await chunked(partnerRows, (c) => ProposalPartner.bulkCreate(c, { transaction: t }));
   await chunked(lineRows, (c) => BudgetLine.bulkCreate(c, { transaction: t }), 1000);
+  await chunked(proposals.map((p) => p.id!), (ids) => refreshProposalFacts(Proposal.sequelize!, ids, t));
   await chunked(submissions, (c) => ProposalSubmission.bulkCreate(c, { transaction: t }), 100);
   await audit(t, SYSTEM, { action: 'seed.demo_proposals', entityType: 'call', entityId: call.id, after: { proposals: proposals.length, partners: partnerRows.length, budgetLines: lineRows.length, applicants: newUsers.length } });
   return proposals.length;

@@ -209,7 +209,7 @@ describe('screening: eligibility report and the SQL filter', () => {
     expected.set(t2, ['piLimit']);
 
     const { sequelize } = await platform();
-    const calls = await callScopes();
+    const calls = await callScopes(sequelize);
     const mine = ['SH'];
     const rows = await screeningRows(sequelize, mine, calls, DEFAULT_FILTERS, { limit: 100, offset: 0 });
     const byId = new Map(rows.map((r) => [r.id, r.failed]));

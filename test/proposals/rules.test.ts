@@ -5,6 +5,7 @@ import { INSTITUTION_TYPES, type InstitutionType } from '../../server/people/rul
 import { budgetTotals, checkEligibility, checklist, EDITOR_STEPS, formatYuan, parseYuan, receiptNumber, type EligibilityFacts, type PartnerFacts } from '../../server/proposals/rules.js';
 import { parseBudgetForm } from '../../server/proposals/schema.js';
 import { contentDisposition, displayName } from '../../server/proposals/attachments.js';
+import { rulesArb } from '../support/eligibility-arbitraries.js';
 
 const PROVINCES = ['SH', 'JS', 'ZJ', 'AH', 'XX'];
 
@@ -16,19 +17,6 @@ const partnerArb: fc.Arbitrary<PartnerFacts> = fc.record({
   requestedFen: fc.integer({ min: 0, max: 5e10 }),
   selfFundedFen: fc.integer({ min: 0, max: 5e10 }),
   confirmed: fc.boolean(),
-});
-
-const rulesArb: fc.Arbitrary<EligibilityRules> = fc.record({
-  minProvinces: fc.integer({ min: 0, max: 5 }),
-  minPartners: fc.integer({ min: 0, max: 6 }),
-  maxPartners: fc.integer({ min: 0, max: 8 }),
-  maxTotalRequestFen: fc.option(fc.integer({ min: 0, max: 2e11 }), { nil: null }),
-  maxPerPartnerFen: fc.option(fc.integer({ min: 0, max: 5e10 }), { nil: null }),
-  minDurationMonths: fc.integer({ min: 0, max: 36 }),
-  maxDurationMonths: fc.integer({ min: 0, max: 72 }),
-  leadInstitutionTypes: fc.subarray([...INSTITUTION_TYPES] as InstitutionType[]),
-  minEnterpriseSelfFundingPct: fc.constantFrom(0, 0, 50, 100, 150),
-  maxActivePerPi: fc.integer({ min: 0, max: 3 }),
 });
 
 const factsArb: fc.Arbitrary<EligibilityFacts> = fc.record({

@@ -98,7 +98,7 @@ describe('demo dataset: the call and its joint proposals', function () {
     expect((fails.text.match(/data-proposal-id=/g) ?? []).length).to.be.greaterThan(3);
 
     const { sequelize } = await platform();
-    const calls = await callScopes();
+    const calls = await callScopes(sequelize);
     const all = ['SH', 'JS', 'ZJ', 'AH'];
     const rows = await screeningRows(sequelize, all, calls, DEFAULT_FILTERS, { limit: 10_000, offset: 0 });
     const failing = new Set((await screeningRows(sequelize, all, calls, { ...DEFAULT_FILTERS, eligibility: 'fail' }, { limit: 10_000, offset: 0 })).map((r) => r.id));

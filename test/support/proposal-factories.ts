@@ -7,6 +7,7 @@ import { CallTopic, type Call } from '../../server/calls/models.js';
 import type { Institution, User } from '../../server/people/models.js';
 import { loadBundle, snapshotOf } from '../../server/proposals/bundle.js';
 import { BudgetLine, Proposal, ProposalPartner, ProposalSubmission, ReviewerExclusion } from '../../server/proposals/models.js';
+import { refreshProposalFacts } from '../../server/proposals/facts.js';
 import { receiptNumber, type ProposalStatus } from '../../server/proposals/rules.js';
 
 let seq = 0;
@@ -84,6 +85,7 @@ export async function makeSubmittedProposal(o: ProposalOptions) {
     }
     partners.push(partner);
   }
+  await refreshProposalFacts(Proposal.sequelize!, [proposal.id], undefined);
   for (const e of o.exclusions ?? []) await ReviewerExclusion.create({ proposalId: proposal.id, expertName: e.expertName, expertInstitution: e.expertInstitution ?? null, expertUserId: null, reason: e.reason });
   if (submitted) {
     const snap = snapshotOf((await loadBundle(proposal.id))!);
