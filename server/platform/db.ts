@@ -26,6 +26,9 @@ export function sqlitePath(url: string): string {
   return path.resolve(ROOT, rest);
 }
 
+/** The key of the SQLite connection every transaction uses (see createSequelize). */
+const WRITER = 'writer';
+
 export function createSequelize(s: DbSettings): Sequelize {
   const common: Options = {
     logging: s.logging ? console.log : false,
@@ -36,14 +39,32 @@ export function createSequelize(s: DbSettings): Sequelize {
     const storage = sqlitePath(s.databaseUrl);
     mkdirSync(path.dirname(storage), { recursive: true });
     const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage, transactionType: Transaction.TYPES.IMMEDIATE });
-    // Sequelize's SQLite driver fires no afterConnect hook, and every transaction opens its own connection:
-    // configure each connection the first time it is handed out (WAL, NORMAL sync, busy timeout, FKs).
-    type SqliteConn = { configure(o: 'busyTimeout', ms: number): void; exec(sql: string, cb: (e: Error | null) => void): void };
-    const cm = sequelize.connectionManager as unknown as { getConnection(o?: object): Promise<SqliteConn> };
+    // Sequelize's SQLite driver fires no afterConnect hook, and it opens (and afterwards closes) a new connection
+    // for every transaction: each one re-opens the file and re-reads the schema. Writers are serialised by
+    // `withTransaction` anyway, so every transaction gets the same long-lived writer connection instead; plain
+    // reads keep Sequelize's shared 'default' connection (WAL lets them run beside the writer). Each connection
+    // is configured the first time it is handed out (WAL, NORMAL sync, busy timeout, FKs).
+    type SqliteConn = { configure(o: 'busyTimeout', ms: number): void; exec(sql: string, cb: (e: Error | null) => void): void; close(cb?: () => void): void };
+    type Cm = {
+      getConnection(o?: { uuid?: string }): Promise<SqliteConn>;
+      releaseConnection(c: SqliteConn, force?: boolean): void;
+      destroyConnection(c: SqliteConn): Promise<void>;
+      connections: Record<string, SqliteConn>;
+    };
+    const cm = sequelize.connectionManager as unknown as Cm;
     const open = cm.getConnection.bind(cm);
+    const release = cm.releaseConnection.bind(cm);
     const configured = new WeakSet<object>();
-    cm.getConnection = async (o?: object) => {
-      const c = await open(o);
+    let writer: SqliteConn | null = null;
+    const dropWriter = () => {
+      const w = writer;
+      writer = null;
+      delete cm.connections[WRITER];
+      w?.close(() => undefined);
+    };
+    cm.getConnection = async (o?: { uuid?: string }) => {
+      const inTransaction = !!o?.uuid && o.uuid !== 'default';
+      const c = inTransaction ? (writer ??= await open({ ...o, uuid: WRITER })) : await open(o);
       if (!configured.has(c)) {
         configured.add(c);
         c.configure('busyTimeout', 10_000);
@@ -52,6 +73,15 @@ export function createSequelize(s: DbSettings): Sequelize {
         );
       }
       return c;
+    };
+    // The writer stays open after a transaction; it is dropped (and reopened on next use) only when a
+    // transaction could not even roll back, and closed with the others when Sequelize closes.
+    cm.releaseConnection = (c: SqliteConn, force?: boolean) => {
+      if (c !== writer) release(c, force);
+    };
+    cm.destroyConnection = async (c: SqliteConn) => {
+      if (c === writer) dropWriter();
+      else release(c, true);
     };
     return sequelize;
   }
