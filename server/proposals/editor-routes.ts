@@ -223,7 +223,7 @@ export function proposalEditorRouter(ctx: AppContext): Router {
     const id = bundleOf(req).proposal.id;
     const form = parseForm(submitSchema, req.body);
     if (!form.ok) return renderStep(req, res, 'submit', 400, { formError: 'proposals:submit.errors.key' });
-    const out = await submitProposal(deps, auditContext(req), me(req), id, form.data.idempotencyKey);
+    const out = await submitProposal(deps, auditContext(req), me(req), id, form.data.idempotencyKey, undefined, bundleOf(req));
     if (out.kind === 'incomplete') return renderStep(req, res, 'submit', 400, { formError: 'proposals:submit.incomplete' });
     if (out.kind === 'submitted') ctx.kickOutbox();
     if (out.kind === 'submitted' || out.kind === 'same') res.flash('success', 'proposals:submit.done', { receiptNo: out.receiptNo });

@@ -117,7 +117,7 @@ export async function evaluate(b: ProposalBundle, call: CallSettings, transactio
 
 /**
  * Inside a transaction: the proposal (row locked on MySQL/MariaDB), refused unless it is still a draft of a
- * call that is open at `now`. Every editing command starts here.
+ * call that is open at `now`, and its version moved on. Every editing command starts here.
  */
 export async function lockDraft(t: Transaction, proposalId: number, now: Date): Promise<{ proposal: Proposal; call: CallSettings }> {
   const proposal = await Proposal.findByPk(proposalId, { transaction: t, lock: t.LOCK.UPDATE });
@@ -125,6 +125,8 @@ export async function lockDraft(t: Transaction, proposalId: number, now: Date): 
   if (proposal.status !== 'draft') throw new Forbidden(403, 'proposals:policy.notDraft');
   const call = await loadCallSettings(proposal.callId, t);
   if (!call || windowOf(call, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
+  // Every change to a draft moves its version on: a submit checked against an older version is redone.
+  await Proposal.update({ version: proposal.sequelize.literal('version + 1') as unknown as number }, { where: { id: proposalId }, transaction: t });
   return { proposal, call };
 }
 

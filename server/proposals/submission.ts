@@ -1,8 +1,14 @@
 /**
  * Submission and withdrawal. Submitting is idempotent: the form carries a random key (UNIQUE in
- * proposal_submissions); the draft → submitted change is one guarded UPDATE that must hit exactly one row; the
- * deadline is checked inside the transaction against server time; the immutable snapshot, the receipt
- * number, the audit event and the receipt mail are written in that same transaction.
+ * proposal_submissions), so a double click, a retry or a second tab never makes a second submission.
+ *
+ * At a deadline hundreds of PIs submit at once, so the write transaction is kept short. Everything that only
+ * reads — the proposal bundle, the call, the checklist (rules, attachments, sanctions), the snapshot and its
+ * sha256, the receipt number, the mail — is prepared first, against `now` (server time taken when the request
+ * arrived). The transaction then holds only: the PI's row lock (so two of their proposals cannot both pass the
+ * per-PI limit), a re-count for that limit, one guarded UPDATE `draft → submitted` that must hit the very version
+ * that was checked (every editing command bumps `proposals.version`, see lockDraft), the submission row, the audit
+ * event and the outbox row. If anything changed in between, the whole check runs again on fresh data.
  */
 import { Op, UniqueConstraintError } from 'sequelize';
 import { Call } from '../calls/models.js';
@@ -12,9 +18,9 @@ import { withTransaction } from '../platform/db.js';
 import { formatDateTime } from '../platform/views.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { Forbidden, type Actor } from '../platform/policy.js';
-import { loadBundle, snapshotOf } from './bundle.js';
+import { loadBundle, snapshotOf, type ProposalBundle } from './bundle.js';
 import { Proposal, ProposalSubmission } from './models.js';
-import { receiptNumber, type ChecklistItem } from './rules.js';
+import { ACTIVE_STATUSES, receiptNumber, type ChecklistItem } from './rules.js';
 import { clock, evaluate, loadCallSettings, windowOf, type Deps } from './service.js';
 
 export type SubmitOutcome =
@@ -27,68 +33,91 @@ export type SubmitOutcome =
   | { kind: 'stale' }
   | { kind: 'incomplete'; failures: ChecklistItem[] };
 
-class LostRace extends Error {}
+/** The proposal (or the PI's other proposals) changed between the check and the write: check again. */
+const CHANGED = Symbol('changed');
+const ATTEMPTS = 3;
 
-export async function submitProposal(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, idempotencyKey: string, now = clock.now()): Promise<SubmitOutcome> {
-  try {
-    return await withTransaction(d.sequelize, async (t): Promise<SubmitOutcome> => {
-      // Lock order: the PI's user row (so two of their proposals cannot both pass the per-PI limit), then the proposal.
-      await User.findByPk(actor.id, { transaction: t, lock: t.LOCK.UPDATE, attributes: ['id'] });
-      const proposal = await Proposal.findByPk(proposalId, { transaction: t, lock: t.LOCK.UPDATE });
-      if (!proposal) throw new Forbidden(404, 'proposals:errors.notFound');
-      if (proposal.piUserId !== actor.id) throw new Forbidden(403, 'proposals:policy.piOnly');
-      const prior = await ProposalSubmission.findOne({ where: { idempotencyKey }, transaction: t });
-      if (prior) {
-        if (prior.proposalId === proposalId && proposal.status !== 'draft' && proposal.receiptNo === prior.receiptNo) return { kind: 'same', receiptNo: prior.receiptNo };
-        return prior.proposalId === proposalId && proposal.status !== 'draft' ? { kind: 'already', receiptNo: proposal.receiptNo } : { kind: 'stale' };
-      }
-      if (proposal.status !== 'draft') return { kind: 'already', receiptNo: proposal.receiptNo };
-      const call = await loadCallSettings(proposal.callId, t);
-      if (!call || windowOf(call, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
-      const bundle = (await loadBundle(proposalId, t))!;
-      const { failures } = await evaluate(bundle, call, t, now);
-      if (failures.length) return { kind: 'incomplete', failures };
-
-      const nth = (await ProposalSubmission.count({ where: { proposalId }, transaction: t })) + 1;
-      const receiptNo = receiptNumber(call.id, proposalId, now, nth);
-      const [affected] = await Proposal.update(
-        { status: 'submitted', version: d.sequelize.literal('version + 1') as unknown as number, receiptNo, submittedAt: now, returnReason: null },
-        { where: { id: proposalId, status: 'draft' }, transaction: t },
-      );
-      if (affected !== 1) throw new LostRace();
-      const snap = snapshotOf(bundle);
-      await ProposalSubmission.create({ proposalId, idempotencyKey, receiptNo, snapshot: snap.json, snapshotSha256: snap.sha256, submittedBy: actor.id }, { transaction: t });
-      await audit(t, ctx, { action: 'proposal.submit', entityType: 'proposal', entityId: proposalId, before: { status: 'draft' }, after: { status: 'submitted', receiptNo, snapshotSha256: snap.sha256 } });
-      const pi = await User.findByPk(proposal.piUserId, { transaction: t });
-      if (pi) {
-        const lang = pi.lang;
-        await queueMail(t, {
-          to: { address: pi.email, name: pi.name },
-          template: 'proposal-receipt',
-          lang,
-          data: {
-            receiptNo,
-            proposalTitle: proposal.title,
-            callTitle: lang === 'en' && call.titleEn ? call.titleEn : call.titleZh,
-            submittedAt: formatDateTime(now, lang),
-            snapshotSha256: snap.sha256,
-            attachments: bundle.attachments.map((a) => ({ name: a.originalName, sha256: a.sha256 })),
-            url: `${d.baseUrl}/proposals/${proposalId}`,
-          },
-        });
-      }
-      return { kind: 'submitted', receiptNo };
-    });
-  } catch (e) {
-    if (!(e instanceof LostRace) && !(e instanceof UniqueConstraintError)) throw e;
-    // Someone else's transaction got there first: answer with what it produced.
-    const prior = await ProposalSubmission.findOne({ where: { idempotencyKey } });
-    if (prior) return { kind: 'same', receiptNo: prior.receiptNo };
-    const p = await Proposal.findByPk(proposalId, { attributes: ['receiptNo'] });
-    return { kind: 'already', receiptNo: p?.receiptNo ?? null };
+/**
+ * Submit the PI's draft. `loaded` is the bundle the route's policy already read (saves a reload on the
+ * first attempt; the guarded UPDATE makes a stale one harmless).
+ */
+export async function submitProposal(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, idempotencyKey: string, now = clock.now(), loaded?: ProposalBundle): Promise<SubmitOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    let out: SubmitOutcome | typeof CHANGED;
+    try {
+      out = await attemptSubmit(d, ctx, actor, proposalId, idempotencyKey, now, attempt === 1 ? loaded : undefined);
+    } catch (e) {
+      // The same key won a race in another transaction (UNIQUE index): answer with what it produced.
+      if (!(e instanceof UniqueConstraintError)) throw e;
+      out = CHANGED;
+    }
+    if (out !== CHANGED) return out;
+    if (attempt >= ATTEMPTS) return (await answerForKnownKey(proposalId, idempotencyKey)) ?? { kind: 'stale' };
   }
 }
 
+/** What to answer when this form's key was already used, or null when it was not. */
+async function answerForKnownKey(proposalId: number, idempotencyKey: string): Promise<SubmitOutcome | null> {
+  const prior = await ProposalSubmission.findOne({ where: { idempotencyKey }, attributes: ['proposalId', 'receiptNo'], raw: true });
+  if (!prior) return null;
+  const p = await Proposal.findByPk(proposalId, { attributes: ['status', 'receiptNo'], raw: true });
+  if (prior.proposalId !== proposalId || !p || p.status === 'draft') return { kind: 'stale' };
+  return p.receiptNo === prior.receiptNo ? { kind: 'same', receiptNo: prior.receiptNo } : { kind: 'already', receiptNo: p.receiptNo };
+}
+
+async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, idempotencyKey: string, now: Date, loaded?: ProposalBundle): Promise<SubmitOutcome | typeof CHANGED> {
+  const known = await answerForKnownKey(proposalId, idempotencyKey);
+  if (known) return known;
+  const bundle = loaded ?? (await loadBundle(proposalId));
+  if (!bundle) throw new Forbidden(404, 'proposals:errors.notFound');
+  const proposal = bundle.proposal;
+  if (proposal.piUserId !== actor.id) throw new Forbidden(403, 'proposals:policy.piOnly');
+  if (proposal.status !== 'draft') return { kind: 'already', receiptNo: proposal.receiptNo };
+  const call = await loadCallSettings(proposal.callId);
+  if (!call || windowOf(call, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
+  const ev = await evaluate(bundle, call, undefined, now);
+  if (ev.failures.length) return { kind: 'incomplete', failures: ev.failures };
+
+  // Valid as long as the version below still holds: every submission and withdrawal bumps it.
+  const nth = (await ProposalSubmission.count({ where: { proposalId } })) + 1;
+  const receiptNo = receiptNumber(call.id, proposalId, now, nth);
+  const snap = snapshotOf(bundle);
+  const pi = await User.findByPk(proposal.piUserId, { attributes: ['email', 'name', 'lang'], raw: true });
+
+  return withTransaction(d.sequelize, async (t): Promise<SubmitOutcome | typeof CHANGED> => {
+    await User.findByPk(actor.id, { transaction: t, lock: t.LOCK.UPDATE, attributes: ['id'] });
+    const otherActive = await Proposal.count({
+      where: { callId: proposal.callId, piUserId: proposal.piUserId, status: { [Op.in]: [...ACTIVE_STATUSES] }, id: { [Op.ne]: proposalId } },
+      transaction: t,
+    });
+    if (otherActive !== ev.otherActiveOfPi) return CHANGED;
+    const [affected] = await Proposal.update(
+      { status: 'submitted', version: d.sequelize.literal('version + 1') as unknown as number, receiptNo, submittedAt: now, returnReason: null },
+      { where: { id: proposalId, status: 'draft', version: proposal.version }, transaction: t },
+    );
+    if (affected !== 1) return CHANGED;
+    await ProposalSubmission.create({ proposalId, idempotencyKey, receiptNo, snapshot: snap.json, snapshotSha256: snap.sha256, submittedBy: actor.id }, { transaction: t });
+    await audit(t, ctx, { action: 'proposal.submit', entityType: 'proposal', entityId: proposalId, before: { status: 'draft' }, after: { status: 'submitted', receiptNo, snapshotSha256: snap.sha256 } });
+    if (pi) {
+      const lang = pi.lang;
+      await queueMail(t, {
+        to: { address: pi.email, name: pi.name },
+        template: 'proposal-receipt',
+        lang,
+        data: {
+          receiptNo,
+          proposalTitle: proposal.title,
+          callTitle: lang === 'en' && call.titleEn ? call.titleEn : call.titleZh,
+          submittedAt: formatDateTime(now, lang),
+          snapshotSha256: snap.sha256,
+          attachments: bundle.attachments.map((a) => ({ name: a.originalName, sha256: a.sha256 })),
+          url: `${d.baseUrl}/proposals/${proposalId}`,
+        },
+      });
+    }
+    return { kind: 'submitted', receiptNo };
+  });
+}
 /** Back to draft while the call is open; the submissions stay as history, the proposal loses its receipt. */
 export async function withdrawProposal(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, now = clock.now()): Promise<void> {
   await withTransaction(d.sequelize, async (t) => {
