@@ -3,8 +3,11 @@ import { expect } from 'chai';
 import { OutboxMessage } from '../../server/platform/mail/outbox.js';
 import { Call } from '../../server/calls/models.js';
 import { Proposal, ProposalSubmission } from '../../server/proposals/models.js';
-import { clock } from '../../server/proposals/service.js';
-import { resetDb } from '../support/platform.js';
+import { SYSTEM } from '../../server/platform/audit.js';
+import { loadBundle } from '../../server/proposals/bundle.js';
+import { clock, saveBasic } from '../../server/proposals/service.js';
+import { submitProposal } from '../../server/proposals/submission.js';
+import { platform, resetDb } from '../support/platform.js';
 import { signedInAgent, type Agent } from '../support/agent.js';
 import { flashesOf, makeCompleteDraft, pdfBytes } from './helpers.js';
 
@@ -55,6 +58,21 @@ describe('proposal submission', () => {
     const edit = await agent.post(`/proposals/${p.id}/edit/basic`).type('form').send({ _csrf: csrf, title: 'changed' });
     expect(edit.status).to.equal(403);
     expect((await Proposal.findByPk(p.id))!.title).to.not.equal('changed');
+  });
+
+  it('submits the draft as it is at the write: an edit made after the checks were prepared is in the snapshot', async () => {
+    const { proposal, pi } = await makeCompleteDraft();
+    const { sequelize } = await platform();
+    const deps = { sequelize, baseUrl: 'http://127.0.0.1:3000' };
+    const actor = { id: pi.id, email: pi.email, name: pi.name, lang: 'zh-CN', institutionId: pi.institutionId, roles: [] };
+    const early = (await loadBundle(proposal.id))!; // what the route's policy read
+    const input = { title: '改过的题目', titleEn: null, topicId: proposal.topicId, abstract: proposal.abstract, keywords: proposal.keywords, disciplineCode: proposal.disciplineCode, durationMonths: 24 };
+    expect(await saveBasic(deps, SYSTEM, proposal.id, input)).to.equal(null);
+    const out = await submitProposal(deps, SYSTEM, actor, proposal.id, randomBytes(24).toString('base64url'), new Date(), early);
+    expect(out.kind).to.equal('submitted');
+    const sub = (await ProposalSubmission.findOne({ where: { proposalId: proposal.id } }))!;
+    expect(JSON.parse(sub.snapshot).proposal.title).to.equal('改过的题目');
+    expect((await Proposal.findByPk(proposal.id))!.title).to.equal('改过的题目');
   });
 
   it('20 concurrent submits with the same key make exactly one submission and one mail, all with the same receipt', async () => {
