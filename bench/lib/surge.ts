@@ -1,8 +1,16 @@
 /**
  * The deadline surge: N virtual PIs (default 200), each signed in through the real POST /login with its own
- * cookies and CSRF token, submit their complete drafts at the same moment and keep doing so for the window
- * (default 15 s): submit → (receipt) → withdraw → open the submit step again for a fresh idempotency key →
- * submit again. Every submission that answers "submitted" is a real new submission with its own receipt.
+ * cookies and CSRF token and with its complete draft's submit step open, submit for the window (default 15 s):
+ * submit → (the browser follows the redirect to the receipt) → withdraw → (redirect: the submit step with a
+ * fresh idempotency key) → submit again … Every submission that answers "submitted" is a real new submission
+ * with its own receipt.
+ *
+ * Two ways to drive it:
+ *  - as people (the target): every PI's first click falls in the first second of the window — 200 submits
+ *    in one second, the deadline herd — and between two clicks a PI reads the page for 1–3 s (uniform), as
+ *    people do; the load is what 200 fast PIs make, and p99 shows how long one of them waits.
+ *  - saturated (capacity): no think time, 200 closed loops. By Little's law each request then waits about
+ *    200 ÷ throughput whatever the server does, so this run reports capacity (submissions/s), not latency.
  *
  * Afterwards the rows in proposal_submissions are counted: lost = answered as submitted − stored (must be 0).
  * Errors are 5xx, timeouts, network errors and any answer a browser would not expect (4xx, a wrong flash).
@@ -19,6 +27,8 @@ export interface SurgeOptions {
   databaseUrl: string;
   clients: number;
   seconds: number;
+  /** Think time between a PI's clicks, uniform in [min, max) ms; null: none (closed loops, capacity). */
+  thinkMs: [number, number] | null;
   log(message: string): void;
 }
 
@@ -144,11 +154,16 @@ export async function runSurge(o: SurgeOptions): Promise<Surge> {
       clients.push({ jar, id: pi.proposalId, key: p.key, csrf: p.csrf });
     });
 
-    o.log(`surge: ${o.clients} PIs submitting (submit → withdraw → submit again) for ${o.seconds} s`);
+    const paced = o.thinkMs !== null;
+    o.log(`surge: ${o.clients} PIs submitting (submit → withdraw → submit again) for ${o.seconds} s, ${paced ? `thinking ${o.thinkMs![0]}–${o.thinkMs![1]} ms between clicks` : 'no think time (saturated)'}`);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const think = () => (o.thinkMs ? sleep(o.thinkMs[0] + Math.random() * (o.thinkMs[1] - o.thinkMs[0])) : Promise.resolve());
     const t0 = performance.now();
     const end = t0 + o.seconds * 1000;
     const client = async (c: (typeof clients)[number]) => {
       let { key, csrf } = c;
+      // People at a deadline: everyone's first click falls within the first second.
+      if (paced) await sleep(Math.random() * 1000);
       while (performance.now() < end) {
         try {
           const s = await request(c.jar, 'POST', `/proposals/${c.id}/submit`, { _csrf: csrf, idempotencyKey: key });
@@ -157,28 +172,32 @@ export async function runSurge(o: SurgeOptions): Promise<Surge> {
           const flashes = flashKeys(s.res);
           if (s.res.status !== 303 || !flashes.includes('proposals:submit.done')) {
             fail(`submit: ${s.res.status} ${flashes.join(',')}`.trim());
-            await new Promise((r) => setTimeout(r, 50));
+            await sleep(50);
           } else submitted++;
+          // The browser shows the receipt (the redirect's page), the PI reads it, then withdraws.
+          if (s.res.status === 303) allLat.push((await request(c.jar, 'GET', s.res.headers.get('location')!)).ms);
+          await think();
           if (performance.now() >= end) break;
-          // Withdraw (only when the proposal is submitted now) and take a fresh key from the submit step.
           if (s.res.status === 303) {
             const w = await request(c.jar, 'POST', `/proposals/${c.id}/withdraw`, { _csrf: csrf });
             allLat.push(w.ms);
             if (w.res.status === 303) withdrawals++;
             else fail(`withdraw: ${w.res.status}`);
           }
+          // The submit step again (the withdrawal's redirect), with a fresh key; the PI reads it and submits.
           const p = await submitPage(c.jar, c.id);
           allLat.push(p.ms);
           if (p.res.status !== 200 || !p.key || !p.csrf) {
             fail(`submit page: ${p.res.status}`);
-            await new Promise((r) => setTimeout(r, 50));
+            await sleep(50);
             continue;
           }
           key = p.key;
           csrf = p.csrf;
+          await think();
         } catch (e) {
           fail(e instanceof Error && e.name === 'TimeoutError' ? 'timeout' : `network: ${e instanceof Error ? e.message : String(e)}`);
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
         }
       }
     };
@@ -214,10 +233,16 @@ export async function runSurge(o: SurgeOptions): Promise<Surge> {
 
 export const SURGE_CLIENTS = 200;
 export const SURGE_SECONDS = 15;
+/** How long a PI looks at a page before the next click (uniform, ms). */
+export const SURGE_THINK_MS: [number, number] = [1000, 3000];
+const SATURATED_SECONDS = 8;
 
 const surge = (ctx: BenchContext) =>
-  ctx.probe('surge', () => runSurge({ base: ctx.base, appPid: ctx.appPid, databaseUrl: ctx.databaseUrl, clients: SURGE_CLIENTS, seconds: SURGE_SECONDS, log: ctx.log }));
+  ctx.probe('surge', () => runSurge({ base: ctx.base, appPid: ctx.appPid, databaseUrl: ctx.databaseUrl, clients: SURGE_CLIENTS, seconds: SURGE_SECONDS, thinkMs: SURGE_THINK_MS, log: ctx.log }));
+const saturated = (ctx: BenchContext) =>
+  ctx.probe('surge-saturated', () => runSurge({ base: ctx.base, appPid: ctx.appPid, databaseUrl: ctx.databaseUrl, clients: SURGE_CLIENTS, seconds: SATURATED_SECONDS, thinkMs: null, log: ctx.log }));
 
+const MODEL = `${SURGE_CLIENTS} PIs, first clicks within 1 s, ${SURGE_THINK_MS[0] / 1000}–${SURGE_THINK_MS[1] / 1000} s reading each page, submit→withdraw→submit for ${SURGE_SECONDS} s`;
 const common = (s: Surge) => ({ clients: s.clients, window_s: s.seconds, submitted: s.submitted, stored: s.stored, errors: s.errors, submit_requests: s.submit_requests });
 
 export const surgeMeasurements: Measurement[] = [
@@ -226,7 +251,7 @@ export const surgeMeasurements: Measurement[] = [
     unit: 'req/s',
     async run(ctx) {
       const s = await surge(ctx);
-      return { value: s.submits_per_s, ...common(s), withdrawals: s.withdrawals, app_cpu: s.app.cpu, app_cpu_wait: s.app.waiting, note: `new submissions/s, ${SURGE_CLIENTS} PIs submit→withdraw→submit for ${SURGE_SECONDS} s` };
+      return { value: s.submits_per_s, ...common(s), withdrawals: s.withdrawals, app_cpu: s.app.cpu, app_cpu_wait: s.app.waiting, note: `new submissions/s; ${MODEL}` };
     },
   },
   {
@@ -235,7 +260,7 @@ export const surgeMeasurements: Measurement[] = [
     target: { max: 250 },
     async run(ctx) {
       const s = await surge(ctx);
-      return { value: s.submit_p99_ms, p50_ms: s.submit_p50_ms, max_ms: s.submit_max_ms, loop_p99_ms: s.all_p99_ms, ...common(s), note: `POST /proposals/:id/submit p99 with ${SURGE_CLIENTS} PIs` };
+      return { value: s.submit_p99_ms, p50_ms: s.submit_p50_ms, max_ms: s.submit_max_ms, loop_p99_ms: s.all_p99_ms, ...common(s), note: `POST /proposals/:id/submit p99; ${MODEL}` };
     },
   },
   {
@@ -244,7 +269,7 @@ export const surgeMeasurements: Measurement[] = [
     target: { max: 0 },
     async run(ctx) {
       const s = await surge(ctx);
-      return { value: s.errors, ...common(s), ...(s.errorKinds.length ? { error_kinds: s.errorKinds } : {}), note: '5xx, timeouts, unexpected answers during the surge' };
+      return { value: s.errors, ...common(s), ...(s.errorKinds.length ? { error_kinds: s.errorKinds } : {}), note: `5xx, timeouts, unexpected answers; ${MODEL}` };
     },
   },
   {
@@ -254,6 +279,21 @@ export const surgeMeasurements: Measurement[] = [
     async run(ctx) {
       const s = await surge(ctx);
       return { value: s.lost, ...common(s), note: 'answered "submitted" − rows in proposal_submissions' };
+    },
+  },
+  {
+    name: 'surge_submit_saturated_rps',
+    unit: 'req/s',
+    async run(ctx) {
+      const s = await saturated(ctx);
+      return {
+        value: s.submits_per_s,
+        p99_ms: s.submit_p99_ms,
+        lost: s.lost,
+        ...common(s),
+        app_cpu: s.app.cpu,
+        note: `capacity: new submissions/s with ${SURGE_CLIENTS} closed loops and no think time (latency there is ≈ clients ÷ throughput by Little's law)`,
+      };
     },
   },
 ];

@@ -79,7 +79,8 @@ export function proposalEditorRouter(ctx: AppContext): Router {
 
   async function renderStep(req: Request, res: Response, step: EditorStep, status = 200, s: StepState = {}) {
     const lang = res.locals.lang as string;
-    const b = (await loadBundle(bundleOf(req).proposal.id))!;
+    // A GET shows what the policy just read; after a command (POST) the proposal may have changed: read it again.
+    const b = req.method === 'GET' ? bundleOf(req) : (await loadBundle(bundleOf(req).proposal.id))!;
     const call = (await loadCallSettings(b.proposal.callId))!;
     const ev = await evaluate(b, call);
     const vm: Record<string, unknown> = { ...editorFrame(lang, b, call, ev, step), errors: s.errors ?? {}, formError: s.formError, formMessage: s.formMessage, partials: proposalPartials() };

@@ -47,9 +47,10 @@ export async function submitProposal(d: Deps, ctx: AuditContext, actor: Actor, p
     try {
       out = await attemptSubmit(d, ctx, actor, proposalId, idempotencyKey, now, attempt === 1 ? loaded : undefined);
     } catch (e) {
-      // The same key won a race in another transaction (UNIQUE index): answer with what it produced.
+      // The key was used already (UNIQUE index): by this form's earlier submission, or by a twin request that
+      // won the race. Answer with what that produced.
       if (!(e instanceof UniqueConstraintError)) throw e;
-      out = CHANGED;
+      return (await answerForKnownKey(proposalId, idempotencyKey)) ?? { kind: 'stale' };
     }
     if (out !== CHANGED) return out;
     if (attempt >= ATTEMPTS) return (await answerForKnownKey(proposalId, idempotencyKey)) ?? { kind: 'stale' };
@@ -66,13 +67,13 @@ async function answerForKnownKey(proposalId: number, idempotencyKey: string): Pr
 }
 
 async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, idempotencyKey: string, now: Date, loaded?: ProposalBundle): Promise<SubmitOutcome | typeof CHANGED> {
-  const known = await answerForKnownKey(proposalId, idempotencyKey);
-  if (known) return known;
   const bundle = loaded ?? (await loadBundle(proposalId));
   if (!bundle) throw new Forbidden(404, 'proposals:errors.notFound');
   const proposal = bundle.proposal;
   if (proposal.piUserId !== actor.id) throw new Forbidden(403, 'proposals:policy.piOnly');
-  if (proposal.status !== 'draft') return { kind: 'already', receiptNo: proposal.receiptNo };
+  // Submitted already: by this very form (double click, retry) or another. A draft with a used key (a form from
+  // before a withdrawal) is caught by the UNIQUE key at the insert.
+  if (proposal.status !== 'draft') return (await answerForKnownKey(proposalId, idempotencyKey)) ?? { kind: 'already', receiptNo: proposal.receiptNo };
   const call = await loadCallSettings(proposal.callId);
   if (!call || windowOf(call, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
   const ev = await evaluate(bundle, call, undefined, now);
@@ -82,10 +83,10 @@ async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalI
   const nth = (await ProposalSubmission.count({ where: { proposalId } })) + 1;
   const receiptNo = receiptNumber(call.id, proposalId, now, nth);
   const snap = snapshotOf(bundle);
-  const pi = await User.findByPk(proposal.piUserId, { attributes: ['email', 'name', 'lang'], raw: true });
 
   return withTransaction(d.sequelize, async (t): Promise<SubmitOutcome | typeof CHANGED> => {
-    await User.findByPk(actor.id, { transaction: t, lock: t.LOCK.UPDATE, attributes: ['id'] });
+    // MySQL: the PI's row lock serialises their submits; SQLite has one writer at a time anyway.
+    if (d.sequelize.getDialect() !== 'sqlite') await User.findByPk(actor.id, { transaction: t, lock: t.LOCK.UPDATE, attributes: ['id'] });
     const otherActive = await Proposal.count({
       where: { callId: proposal.callId, piUserId: proposal.piUserId, status: { [Op.in]: [...ACTIVE_STATUSES] }, id: { [Op.ne]: proposalId } },
       transaction: t,
@@ -98,23 +99,22 @@ async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalI
     if (affected !== 1) return CHANGED;
     await ProposalSubmission.create({ proposalId, idempotencyKey, receiptNo, snapshot: snap.json, snapshotSha256: snap.sha256, submittedBy: actor.id }, { transaction: t });
     await audit(t, ctx, { action: 'proposal.submit', entityType: 'proposal', entityId: proposalId, before: { status: 'draft' }, after: { status: 'submitted', receiptNo, snapshotSha256: snap.sha256 } });
-    if (pi) {
-      const lang = pi.lang;
-      await queueMail(t, {
-        to: { address: pi.email, name: pi.name },
-        template: 'proposal-receipt',
-        lang,
-        data: {
-          receiptNo,
-          proposalTitle: proposal.title,
-          callTitle: lang === 'en' && call.titleEn ? call.titleEn : call.titleZh,
-          submittedAt: formatDateTime(now, lang),
-          snapshotSha256: snap.sha256,
-          attachments: bundle.attachments.map((a) => ({ name: a.originalName, sha256: a.sha256 })),
-          url: `${d.baseUrl}/proposals/${proposalId}`,
-        },
-      });
-    }
+    // The receipt goes to the PI, who is the actor (checked above).
+    const lang = actor.lang;
+    await queueMail(t, {
+      to: { address: actor.email, name: actor.name },
+      template: 'proposal-receipt',
+      lang,
+      data: {
+        receiptNo,
+        proposalTitle: proposal.title,
+        callTitle: lang === 'en' && call.titleEn ? call.titleEn : call.titleZh,
+        submittedAt: formatDateTime(now, lang),
+        snapshotSha256: snap.sha256,
+        attachments: bundle.attachments.map((a) => ({ name: a.originalName, sha256: a.sha256 })),
+        url: `${d.baseUrl}/proposals/${proposalId}`,
+      },
+    });
     return { kind: 'submitted', receiptNo };
   });
 }
