@@ -26,6 +26,42 @@ export function sqlitePath(url: string): string {
   return path.resolve(ROOT, rest);
 }
 
+/**
+ * Sequelize's SQLite dialect asks `PRAGMA table_info(t)` before every SELECT (to parse dates and booleans),
+ * doubling the statements of every read. The answer only changes with the schema, so it is kept per database
+ * and forgotten whenever any connection runs DDL (CREATE / ALTER / DROP: migrations, test resets).
+ */
+function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, cache: Map<string, unknown>): void {
+  const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
+  const all = c.all.bind(c);
+  const run = c.run.bind(c);
+  const exec = c.exec.bind(c);
+  c.all = (sql: string, ...rest: unknown[]) => {
+    if (DDL.test(sql)) cache.clear();
+    const cb = rest[rest.length - 1];
+    if (/^PRAGMA table_info\(/i.test(sql) && rest.length === 1 && typeof cb === 'function') {
+      const hit = cache.get(sql);
+      if (hit) {
+        process.nextTick(() => (cb as (e: null, rows: unknown) => void).call(c, null, hit));
+        return c;
+      }
+      return all(sql, (e: Error | null, rows: unknown) => {
+        if (!e) cache.set(sql, rows);
+        (cb as (e: Error | null, rows: unknown) => void).call(c, e, rows);
+      });
+    }
+    return all(sql, ...rest);
+  };
+  c.run = (sql: string, ...rest: unknown[]) => {
+    if (DDL.test(sql)) cache.clear();
+    return run(sql, ...rest);
+  };
+  c.exec = (sql: string, cb: (e: Error | null) => void) => {
+    if (DDL.test(sql) || /;\s*(CREATE|ALTER|DROP)\b/i.test(sql)) cache.clear();
+    return exec(sql, cb);
+  };
+}
+
 /** The key of the SQLite connection every transaction uses (see createSequelize). */
 const WRITER = 'writer';
 
@@ -44,7 +80,14 @@ export function createSequelize(s: DbSettings): Sequelize {
     // `withTransaction` anyway, so every transaction gets the same long-lived writer connection instead; plain
     // reads keep Sequelize's shared 'default' connection (WAL lets them run beside the writer). Each connection
     // is configured the first time it is handed out (WAL, NORMAL sync, busy timeout, FKs).
-    type SqliteConn = { configure(o: 'busyTimeout', ms: number): void; exec(sql: string, cb: (e: Error | null) => void): void; close(cb?: () => void): void };
+    type Callback = (this: unknown, e: Error | null, rows?: unknown) => void;
+    type SqliteConn = {
+      configure(o: 'busyTimeout', ms: number): void;
+      exec(sql: string, cb: (e: Error | null) => void): void;
+      close(cb?: () => void): void;
+      all(sql: string, ...rest: unknown[]): unknown;
+      run(sql: string, ...rest: unknown[]): unknown;
+    };
     type Cm = {
       getConnection(o?: { uuid?: string }): Promise<SqliteConn>;
       releaseConnection(c: SqliteConn, force?: boolean): void;
@@ -55,6 +98,7 @@ export function createSequelize(s: DbSettings): Sequelize {
     const open = cm.getConnection.bind(cm);
     const release = cm.releaseConnection.bind(cm);
     const configured = new WeakSet<object>();
+    const tableInfo = new Map<string, unknown>();
     let writer: SqliteConn | null = null;
     const dropWriter = () => {
       const w = writer;
@@ -67,6 +111,7 @@ export function createSequelize(s: DbSettings): Sequelize {
       const c = inTransaction ? (writer ??= await open({ ...o, uuid: WRITER })) : await open(o);
       if (!configured.has(c)) {
         configured.add(c);
+        cacheTableInfo(c, tableInfo);
         c.configure('busyTimeout', 10_000);
         await new Promise<void>((resolve, reject) =>
           c.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;', (e) => (e ? reject(e) : resolve())),
