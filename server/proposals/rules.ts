@@ -134,8 +134,11 @@ export function checklist(
 }
 
 /** A receipt number: YRD-<call>-<yyyymmdd in Asia/Shanghai>-<proposal, 6 digits>-<submission count>. */
+/** Built once: constructing an Intl.DateTimeFormat costs far more than formatting with it. */
+const SHANGHAI_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
+
 export function receiptNumber(callId: number, proposalId: number, submittedAt: Date, nth: number): string {
-  const d = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(submittedAt).replace(/-/g, '');
+  const d = SHANGHAI_DAY.format(submittedAt).replace(/-/g, '');
   return `YRD-${callId}-${d}-${String(proposalId).padStart(6, '0')}-${nth}`;
 }
 
