@@ -102,14 +102,36 @@ function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Ma
   return out;
 }
 
-/** Every conflict between these proposals and these experts, lifted ones included, in a stable order. */
+/**
+ * Every conflict between these proposals and these experts, lifted ones included, in a stable order (proposals as
+ * given, then experts as given, then causes). A call has thousands of proposals × experts and few conflicts, so the
+ * pairs are not all tried: indexes of the experts (by account, institution, normalised name, province) give each
+ * proposal the experts that may have a cause with it, and `computed` decides on those alone.
+ */
 export function conflictMatrix(proposals: readonly ProposalConflictFacts[], experts: readonly ExpertConflictFacts[], d: ConflictDecisions): Conflict[] {
   const declared = new Map(d.declared.map((x) => [pairKey(x.proposalId, x.expertUserId), x.reason]));
-  const added = new Map(d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded').map((o) => [pairKey(o.proposalId, o.expertUserId), o.reason]));
+  const addedList = d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded');
+  const added = new Map(addedList.map((o) => [pairKey(o.proposalId, o.expertUserId), o.reason]));
   const lifts = new Map(d.overrides.filter((o) => o.kind === 'lift' && isLiftable(o.cause)).map((o) => [`${pairKey(o.proposalId, o.expertUserId)}:${o.cause}`, o.reason]));
+  const ix = expertIndex(experts);
+  const named = new Map<number, number[]>(); // proposal → accounts a declaration or an addition names
+  for (const x of [...d.declared, ...addedList]) push(named, x.proposalId, x.expertUserId);
+  const mark = new Uint8Array(experts.length);
   const out: Conflict[] = [];
   for (const p of proposals) {
-    for (const e of experts) {
+    const cand: number[] = [];
+    const take = (list: readonly number[] | undefined) => {
+      for (const i of list ?? []) if (!mark[i]) (mark[i] = 1), cand.push(i);
+    };
+    take(ix.sanctioned);
+    for (const u of [p.piUserId, ...p.contactUserIds, ...(named.get(p.proposalId) ?? [])]) take(ix.byUser.get(u));
+    for (const inst of p.institutions) take(ix.byInstitution.get(inst.institutionId));
+    for (const x of p.exclusions) take(x.expertUserId !== null ? ix.byUser.get(x.expertUserId) : ix.byName.get(normaliseName(x.expertName)));
+    if (p.noExpertFromLeadProvince && p.leadProvinceCode !== null) take(ix.byProvince.get(p.leadProvinceCode));
+    cand.sort((a, b) => a - b);
+    for (const i of cand) {
+      mark[i] = 0;
+      const e = experts[i]!;
       for (const c of computed(p, e, declared, added)) {
         const lift = lifts.get(`${pairKey(p.proposalId, e.userId)}:${c.cause}`);
         out.push({ proposalId: p.proposalId, expertUserId: e.userId, cause: c.cause, detail: c.detail, lifted: lift === undefined ? null : { reason: lift } });
@@ -117,6 +139,25 @@ export function conflictMatrix(proposals: readonly ProposalConflictFacts[], expe
     }
   }
   return out;
+}
+
+function push<K>(m: Map<K, number[]>, k: K, v: number): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+/** Positions of the experts by account, institution, normalised name and province; the sanctioned ones. */
+function expertIndex(experts: readonly ExpertConflictFacts[]) {
+  const ix = { byUser: new Map<number, number[]>(), byInstitution: new Map<number, number[]>(), byName: new Map<string, number[]>(), byProvince: new Map<string, number[]>(), sanctioned: [] as number[] };
+  experts.forEach((e, i) => {
+    push(ix.byUser, e.userId, i);
+    if (e.institutionId !== null) push(ix.byInstitution, e.institutionId, i);
+    push(ix.byName, normaliseName(e.name), i);
+    if (e.provinceCode !== null) push(ix.byProvince, e.provinceCode, i);
+    if (e.sanctions.length) ix.sanctioned.push(i);
+  });
+  return ix;
 }
 
 /** Every conflict of one proposal with these experts. */
