@@ -100,14 +100,26 @@ function expertText(e: ExpertProfile): string {
 export class AffinityIndex implements AffinitySource {
   private readonly pVec: SparseVector[];
   private readonly eVec: SparseVector[];
-  /** Inverted index: term id → experts holding it and their weights, experts ascending. */
-  private readonly postings: { experts: Int32Array; weights: Float64Array }[];
+  /** Inverted index, flat: the experts holding term t (ascending) and their weights at postStart[t] … postStart[t + 1]. */
+  private readonly postStart: Int32Array;
+  private readonly postExpert: Int32Array;
+  private readonly postWeight: Float64Array;
   private readonly pKeywords: string[][];
   private readonly eKeywords: string[][];
+  private readonly eKeywordCount: Int32Array;
   private readonly keywordPostings = new Map<string, number[]>();
   private readonly pDiscipline: string[];
   private readonly eDisciplines: string[][];
+  /** The experts' distinct discipline codes, and each expert's as indices into them at eCodeStart[e] … eCodeStart[e + 1]. */
+  private readonly codes: string[] = [];
+  private readonly eCodeStart: Int32Array;
+  private readonly eCodeIds: Int32Array;
+  /** Proposal code → its match with each of `codes`. */
+  private readonly codeMatches = new Map<string, Float64Array>();
   private readonly rankedCache = new Map<number, RankedExperts>();
+  /** Scratch rows of row(), reused: a fresh pair per proposal is most of the garbage of a run. */
+  private textScratch: Float64Array | null = null;
+  private interScratch: Int32Array | null = null;
 
   constructor(
     readonly proposals: readonly ProposalText[],
@@ -145,15 +157,19 @@ export class AffinityIndex implements AffinitySource {
     this.pVec = pTf.map(vector);
     this.eVec = eTf.map(vector);
 
-    const lists: { experts: number[]; weights: number[] }[] = Array.from({ length: vocab.size }, () => ({ experts: [], weights: [] }));
+    this.postStart = new Int32Array(vocab.size + 1);
+    for (const v of this.eVec) for (let i = 0; i < v.ids.length; i++) this.postStart[v.ids[i]! + 1]!++;
+    for (let t = 0; t < vocab.size; t++) this.postStart[t + 1] = this.postStart[t + 1]! + this.postStart[t]!;
+    this.postExpert = new Int32Array(this.postStart[vocab.size]!);
+    this.postWeight = new Float64Array(this.postExpert.length);
+    const fill = this.postStart.slice(0, vocab.size);
     this.eVec.forEach((v, e) => {
       for (let i = 0; i < v.ids.length; i++) {
-        const l = lists[v.ids[i]!]!;
-        l.experts.push(e);
-        l.weights.push(v.weights[i]!);
+        const at = fill[v.ids[i]!]!++;
+        this.postExpert[at] = e;
+        this.postWeight[at] = v.weights[i]!;
       }
     });
-    this.postings = lists.map((l) => ({ experts: Int32Array.from(l.experts), weights: Float64Array.from(l.weights) }));
 
     this.pKeywords = proposals.map((p) => normaliseKeywords(p.keywords));
     this.eKeywords = experts.map((e) => normaliseKeywords(e.keywords));
@@ -166,16 +182,32 @@ export class AffinityIndex implements AffinitySource {
     });
     this.pDiscipline = proposals.map((p) => (p.discipline ?? '').trim().toUpperCase());
     this.eDisciplines = experts.map((e) => (e.disciplines ?? []).map((d) => d.trim().toUpperCase()).filter(Boolean));
+    this.eKeywordCount = Int32Array.from(this.eKeywords, (ks) => ks.length);
+    const codeId = new Map<string, number>();
+    this.eCodeStart = new Int32Array(experts.length + 1);
+    const ids: number[] = [];
+    this.eDisciplines.forEach((ds, e) => {
+      for (const d of ds) {
+        let id = codeId.get(d);
+        if (id === undefined) codeId.set(d, (id = this.codes.push(d) - 1));
+        ids.push(id);
+      }
+      this.eCodeStart[e + 1] = ids.length;
+    });
+    this.eCodeIds = Int32Array.from(ids);
   }
 
-  private disciplineOf(e: number, code: string, memo?: Map<string, number>): number {
+  /** The match of a proposal's code with each of the experts' distinct codes (disciplineMatch), cached. */
+  private matchesOf(code: string): Float64Array {
+    let m = this.codeMatches.get(code);
+    if (!m) this.codeMatches.set(code, (m = Float64Array.from(this.codes, (d) => disciplineMatch(code, d))));
+    return m;
+  }
+
+  private disciplineOf(e: number, code: string): number {
     let best = 0;
     for (const d of this.eDisciplines[e]!) {
-      let m = memo?.get(d);
-      if (m === undefined) {
-        m = disciplineMatch(code, d);
-        memo?.set(d, m);
-      }
+      const m = disciplineMatch(code, d);
       if (m > best) best = m;
     }
     return best;
@@ -211,23 +243,34 @@ export class AffinityIndex implements AffinitySource {
   /** Affinity of proposal p with every expert (same values as score(), summed in the same order). */
   row(p: number): Float64Array {
     const E = this.experts.length;
-    const text = new Float64Array(E);
+    const text = (this.textScratch ??= new Float64Array(E)).fill(0);
     const pv = this.pVec[p]!;
+    const { postStart, postExpert, postWeight } = this;
     for (let i = 0; i < pv.ids.length; i++) {
       const w = pv.weights[i]!;
-      const post = this.postings[pv.ids[i]!]!;
-      for (let j = 0; j < post.experts.length; j++) text[post.experts[j]!] = text[post.experts[j]!]! + w * post.weights[j]!;
+      const t = pv.ids[i]!;
+      for (let j = postStart[t]!, end = postStart[t + 1]!; j < end; j++) {
+        const e = postExpert[j]!;
+        text[e] = text[e]! + w * postWeight[j]!;
+      }
     }
     const pk = this.pKeywords[p]!;
-    const inter = new Int32Array(E);
+    const inter = (this.interScratch ??= new Int32Array(E)).fill(0);
     for (const k of pk) for (const e of this.keywordPostings.get(k) ?? []) inter[e]!++;
     const code = this.pDiscipline[p]!;
-    const memo = new Map<string, number>();
+    const match = code ? this.matchesOf(code) : null;
+    const { eKeywordCount, eCodeStart, eCodeIds } = this;
     const out = new Float64Array(E);
     for (let e = 0; e < E; e++) {
-      const ek = this.eKeywords[e]!.length;
+      const ek = eKeywordCount[e]!;
       const kw = pk.length && ek ? inter[e]! / (pk.length + ek - inter[e]!) : 0;
-      out[e] = AffinityIndex.combine(text[e]!, code ? this.disciplineOf(e, code, memo) : 0, kw);
+      let discipline = 0;
+      if (match)
+        for (let j = eCodeStart[e]!, end = eCodeStart[e + 1]!; j < end; j++) {
+          const m = match[eCodeIds[j]!]!;
+          if (m > discipline) discipline = m;
+        }
+      out[e] = AffinityIndex.combine(text[e]!, discipline, kw);
     }
     return out;
   }
@@ -249,12 +292,38 @@ export function topN(row: Float64Array, n: number): RankedExperts {
   let idx: number[];
   if (take >= E) idx = Array.from({ length: E }, (_, i) => i);
   else {
-    const sorted = row.slice().sort();
-    const threshold = sorted[E - take]!;
+    const threshold = kthLargest(row, take);
     idx = [];
     for (let e = 0; e < E; e++) if (row[e]! > threshold) idx.push(e);
     for (let e = 0; e < E && idx.length < take; e++) if (row[e] === threshold) idx.push(e);
   }
   idx.sort((a, b) => row[b]! - row[a]! || a - b);
   return { experts: Int32Array.from(idx), scores: Float64Array.from(idx, (e) => row[e]!) };
+}
+
+/**
+ * The k-th largest value of the row (1 ≤ k < length), what sorting a copy and reading position length − k gives:
+ * one pass keeping the k largest in a min-heap instead of sorting 5,000 values per proposal. A NaN (never an
+ * affinity) falls back to the sort, which orders it last.
+ */
+export function kthLargest(row: Float64Array, k: number): number {
+  const heap = row.slice(0, k);
+  const down = (i: number, v: number) => {
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= k) break;
+      if (c + 1 < k && heap[c + 1]! < heap[c]!) c++;
+      if (heap[c]! >= v) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = v;
+  };
+  for (let i = (k >> 1) - 1; i >= 0; i--) down(i, heap[i]!);
+  for (let e = 0; e < row.length; e++) {
+    const v = row[e]!;
+    if (v !== v) return row.slice().sort()[row.length - k]!;
+    if (e >= k && v > heap[0]!) down(0, v);
+  }
+  return heap[0]!;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { AffinityIndex, disciplineMatch, jaccard, normaliseKeywords, terms, topN, type ExpertProfile, type ProposalText } from '../../server/review/affinity.js';
+import { AffinityIndex, disciplineMatch, jaccard, kthLargest, normaliseKeywords, terms, topN, type ExpertProfile, type ProposalText } from '../../server/review/affinity.js';
 
 const SUPPLY_CHAIN: ProposalText = {
   title: '供应链金融风险的传染机制与防控研究',
@@ -98,6 +98,18 @@ describe('review: affinity of expert × proposal', () => {
         const all = xs.map((_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
         expect(Array.from(topN(row, n).experts)).to.deep.equal(all.slice(0, n));
       }),
+    );
+  });
+
+  it('finds the k-th largest of a row in one pass as sorting a copy does, ties and zeros included', () => {
+    const value = fc.oneof(fc.constantFrom(0, 0.25, 0.5, 1), fc.double({ min: 0, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 2, maxLength: 300 }), fc.nat(), (xs, r) => {
+        const row = Float64Array.from(xs);
+        const k = 1 + (r % (row.length - 1));
+        expect(kthLargest(row, k)).to.equal(row.slice().sort()[row.length - k]);
+      }),
+      { numRuns: 500 },
     );
   });
 
