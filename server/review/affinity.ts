@@ -114,8 +114,8 @@ export class AffinityIndex implements AffinitySource {
   private readonly codes: string[] = [];
   private readonly eCodeStart: Int32Array;
   private readonly eCodeIds: Int32Array;
-  /** Proposal code → its match with each of `codes`. */
-  private readonly codeMatches = new Map<string, Float64Array>();
+  /** Proposal code → the discipline component of every expert (proposals share codes). */
+  private readonly disciplineRows = new Map<string, Float64Array>();
   private readonly rankedCache = new Map<number, RankedExperts>();
   /** Scratch rows of row(), reused: a fresh pair per proposal is most of the garbage of a run. */
   private textScratch: Float64Array | null = null;
@@ -197,11 +197,20 @@ export class AffinityIndex implements AffinitySource {
     this.eCodeIds = Int32Array.from(ids);
   }
 
-  /** The match of a proposal's code with each of the experts' distinct codes (disciplineMatch), cached. */
-  private matchesOf(code: string): Float64Array {
-    let m = this.codeMatches.get(code);
-    if (!m) this.codeMatches.set(code, (m = Float64Array.from(this.codes, (d) => disciplineMatch(code, d))));
-    return m;
+  /** The discipline component of every expert for a proposal's code: their best disciplineMatch, cached per code. */
+  private disciplineRow(code: string): Float64Array {
+    let row = this.disciplineRows.get(code);
+    if (row) return row;
+    const match = Float64Array.from(this.codes, (d) => disciplineMatch(code, d));
+    const { eCodeStart, eCodeIds } = this;
+    row = new Float64Array(this.experts.length);
+    for (let e = 0; e < row.length; e++) {
+      let best = 0;
+      for (let j = eCodeStart[e]!, end = eCodeStart[e + 1]!; j < end; j++) if (match[eCodeIds[j]!]! > best) best = match[eCodeIds[j]!]!;
+      row[e] = best;
+    }
+    this.disciplineRows.set(code, row);
+    return row;
   }
 
   private disciplineOf(e: number, code: string): number {
@@ -258,19 +267,14 @@ export class AffinityIndex implements AffinitySource {
     const inter = (this.interScratch ??= new Int32Array(E)).fill(0);
     for (const k of pk) for (const e of this.keywordPostings.get(k) ?? []) inter[e]!++;
     const code = this.pDiscipline[p]!;
-    const match = code ? this.matchesOf(code) : null;
-    const { eKeywordCount, eCodeStart, eCodeIds } = this;
+    const discipline = code ? this.disciplineRow(code) : null;
+    const eKeywordCount = this.eKeywordCount;
     const out = new Float64Array(E);
     for (let e = 0; e < E; e++) {
-      const ek = eKeywordCount[e]!;
-      const kw = pk.length && ek ? inter[e]! / (pk.length + ek - inter[e]!) : 0;
-      let discipline = 0;
-      if (match)
-        for (let j = eCodeStart[e]!, end = eCodeStart[e + 1]!; j < end; j++) {
-          const m = match[eCodeIds[j]!]!;
-          if (m > discipline) discipline = m;
-        }
-      out[e] = AffinityIndex.combine(text[e]!, discipline, kw);
+      // Jaccard; no shared keyword (always so when a side has none) is 0.
+      const shared = inter[e]!;
+      const kw = shared ? shared / (pk.length + eKeywordCount[e]! - shared) : 0;
+      out[e] = AffinityIndex.combine(text[e]!, discipline ? discipline[e]! : 0, kw);
     }
     return out;
   }
