@@ -50,6 +50,20 @@ export function terms(text: string): string[] {
   return out;
 }
 
+/**
+ * The same sequence as terms(), as keys that are cheaper to look up: a Chinese term (its characters are all single
+ * UTF-16 units) as the number c or c₁·65536 + c₂, any other word as its string. The two kinds never name the same
+ * term (words hold no character of the Chinese ranges).
+ */
+function eachTerm(text: string, cjk: (key: number) => void, word: (w: string) => void): void {
+  const s = text.normalize('NFKC').toLowerCase();
+  for (const run of s.match(CJK) ?? []) {
+    if (run.length === 1) cjk(run.charCodeAt(0));
+    for (let i = 0; i + 1 < run.length; i++) cjk(run.charCodeAt(i) * 65536 + run.charCodeAt(i + 1));
+  }
+  for (const w of s.replace(CJK, ' ').match(WORD) ?? []) word(w);
+}
+
 /** Keywords as a clean set: split on commas, semicolons, 、 and line breaks; NFKC; lower case; de-duplicated. */
 export function normaliseKeywords(k: string | readonly string[] | null | undefined): string[] {
   if (!k) return [];
@@ -87,13 +101,12 @@ interface SparseVector {
   weights: Float64Array;
 }
 
-function proposalText(p: ProposalText): string {
-  const kw = normaliseKeywords(p.keywords).join(' ');
-  return [p.title, p.abstract ?? '', kw].join('\n');
+function proposalText(p: ProposalText, keywords: readonly string[]): string {
+  return [p.title, p.abstract ?? '', keywords.join(' ')].join('\n');
 }
 
-function expertText(e: ExpertProfile): string {
-  return [normaliseKeywords(e.keywords).join(' '), e.profile ?? ''].join('\n');
+function expertText(e: ExpertProfile, keywords: readonly string[]): string {
+  return [keywords.join(' '), e.profile ?? ''].join('\n');
 }
 
 /** Affinities of one instance's proposals × experts (indices as in the arrays given). */
@@ -125,31 +138,53 @@ export class AffinityIndex implements AffinitySource {
     readonly proposals: readonly ProposalText[],
     readonly experts: readonly ExpertProfile[],
   ) {
-    const vocab = new Map<string, number>();
-    const counts = (text: string) => {
-      const tf = new Map<number, number>();
-      for (const term of terms(text)) {
-        let id = vocab.get(term);
-        if (id === undefined) vocab.set(term, (id = vocab.size));
-        tf.set(id, (tf.get(id) ?? 0) + 1);
+    // Term counts per document without a map per document: ids in first-seen order (as the vocabulary grows),
+    // counted in one scratch array, kept as ascending ids with their counts.
+    const vocab = { cjk: new Map<number, number>(), words: new Map<string, number>(), size: 0 };
+    let tfScratch = new Int32Array(1024);
+    let seen: number[] = [];
+    const count = (id: number) => {
+      if (id >= tfScratch.length) {
+        const grown = new Int32Array(2 * tfScratch.length);
+        grown.set(tfScratch);
+        tfScratch = grown;
       }
-      return tf;
+      if (tfScratch[id]!++ === 0) seen.push(id);
     };
-    const pTf = proposals.map((p) => counts(proposalText(p)));
-    const eTf = experts.map((e) => counts(expertText(e)));
+    const onCjk = (key: number) => {
+      let id = vocab.cjk.get(key);
+      if (id === undefined) vocab.cjk.set(key, (id = vocab.size++));
+      count(id);
+    };
+    const onWord = (w: string) => {
+      let id = vocab.words.get(w);
+      if (id === undefined) vocab.words.set(w, (id = vocab.size++));
+      count(id);
+    };
+    const counts = (text: string): { ids: Int32Array; tf: Int32Array } => {
+      seen = [];
+      eachTerm(text, onCjk, onWord);
+      const ids = Int32Array.from(seen).sort();
+      const tf = ids.map((id) => tfScratch[id]!);
+      for (const id of seen) tfScratch[id] = 0;
+      return { ids, tf };
+    };
+    this.pKeywords = proposals.map((p) => normaliseKeywords(p.keywords));
+    this.eKeywords = experts.map((e) => normaliseKeywords(e.keywords));
+    const pTf = proposals.map((p, i) => counts(proposalText(p, this.pKeywords[i]!)));
+    const eTf = experts.map((e, i) => counts(expertText(e, this.eKeywords[i]!)));
     const df = new Float64Array(vocab.size);
-    for (const tf of [...pTf, ...eTf]) for (const id of tf.keys()) df[id]!++;
+    for (const doc of [pTf, eTf]) for (const { ids } of doc) for (let i = 0; i < ids.length; i++) df[ids[i]!]!++;
     const docs = pTf.length + eTf.length;
     const idf = df.map((d) => Math.log((1 + docs) / (1 + d)) + 1);
-    const vector = (tf: Map<number, number>): SparseVector => {
-      const ids = Int32Array.from([...tf.keys()].sort((a, b) => a - b));
+    const vector = ({ ids, tf }: { ids: Int32Array; tf: Int32Array }): SparseVector => {
       const weights = new Float64Array(ids.length);
       let norm = 0;
-      ids.forEach((id, i) => {
-        const w = (1 + Math.log(tf.get(id)!)) * idf[id]!;
+      for (let i = 0; i < ids.length; i++) {
+        const w = (1 + Math.log(tf[i]!)) * idf[ids[i]!]!;
         weights[i] = w;
         norm += w * w;
-      });
+      }
       norm = Math.sqrt(norm);
       if (norm > 0) for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / norm;
       return { ids, weights };
@@ -171,8 +206,6 @@ export class AffinityIndex implements AffinitySource {
       }
     });
 
-    this.pKeywords = proposals.map((p) => normaliseKeywords(p.keywords));
-    this.eKeywords = experts.map((e) => normaliseKeywords(e.keywords));
     this.eKeywords.forEach((ks, e) => {
       for (const k of ks) {
         const l = this.keywordPostings.get(k);
