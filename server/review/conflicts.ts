@@ -78,7 +78,7 @@ export function exclusionMatches(x: ProposalConflictFacts['exclusions'][number],
 }
 
 /** The computed causes (before lifts) for one pair. */
-function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Map<string, string>, added: Map<string, string>): Array<{ cause: ConflictCause; detail: Record<string, string | number> }> {
+function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Map<number, string> | undefined, added: Map<number, string> | undefined): Array<{ cause: ConflictCause; detail: Record<string, string | number> }> {
   const out: Array<{ cause: ConflictCause; detail: Record<string, string | number> }> = [];
   const s = e.sanctions[0];
   if (s) out.push({ cause: 'sanctioned', detail: { sanctionId: s.id, province: s.provinceCode, until: s.lastDay ?? '' } });
@@ -93,11 +93,10 @@ function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Ma
       break;
     }
   }
-  const key = pairKey(p.proposalId, e.userId);
-  const d = declared.get(key);
+  const d = declared?.get(e.userId);
   if (d !== undefined) out.push({ cause: 'declared', detail: { reason: d } });
   if (p.noExpertFromLeadProvince && p.leadProvinceCode !== null && e.provinceCode === p.leadProvinceCode) out.push({ cause: 'leadProvince', detail: { province: p.leadProvinceCode } });
-  const a = added.get(key);
+  const a = added?.get(e.userId);
   if (a !== undefined) out.push({ cause: 'officerAdded', detail: { reason: a } });
   return out;
 }
@@ -109,13 +108,11 @@ function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Ma
  * proposal the experts that may have a cause with it, and `computed` decides on those alone.
  */
 export function conflictMatrix(proposals: readonly ProposalConflictFacts[], experts: readonly ExpertConflictFacts[], d: ConflictDecisions): Conflict[] {
-  const declared = new Map(d.declared.map((x) => [pairKey(x.proposalId, x.expertUserId), x.reason]));
-  const addedList = d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded');
-  const added = new Map(addedList.map((o) => [pairKey(o.proposalId, o.expertUserId), o.reason]));
-  const lifts = new Map(d.overrides.filter((o) => o.kind === 'lift' && isLiftable(o.cause)).map((o) => [`${pairKey(o.proposalId, o.expertUserId)}:${o.cause}`, o.reason]));
+  // Per proposal: expert → reason of a declaration, of an officer's addition; "expert:cause" → reason of a lift.
+  const declared = byProposal(d.declared, (x) => x.expertUserId);
+  const added = byProposal(d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded'), (o) => o.expertUserId);
+  const lifts = byProposal(d.overrides.filter((o) => o.kind === 'lift' && isLiftable(o.cause)), (o) => `${o.expertUserId}:${o.cause}`);
   const ix = expertIndex(experts);
-  const named = new Map<number, number[]>(); // proposal → accounts a declaration or an addition names
-  for (const x of [...d.declared, ...addedList]) push(named, x.proposalId, x.expertUserId);
   const mark = new Uint8Array(experts.length);
   const out: Conflict[] = [];
   for (const p of proposals) {
@@ -124,7 +121,10 @@ export function conflictMatrix(proposals: readonly ProposalConflictFacts[], expe
       for (const i of list ?? []) if (!mark[i]) (mark[i] = 1), cand.push(i);
     };
     take(ix.sanctioned);
-    for (const u of [p.piUserId, ...p.contactUserIds, ...(named.get(p.proposalId) ?? [])]) take(ix.byUser.get(u));
+    const dec = declared.get(p.proposalId);
+    const add = added.get(p.proposalId);
+    const lift = lifts.get(p.proposalId);
+    for (const u of [p.piUserId, ...p.contactUserIds, ...(dec?.keys() ?? []), ...(add?.keys() ?? [])]) take(ix.byUser.get(u));
     for (const inst of p.institutions) take(ix.byInstitution.get(inst.institutionId));
     for (const x of p.exclusions) take(x.expertUserId !== null ? ix.byUser.get(x.expertUserId) : ix.byName.get(normaliseName(x.expertName)));
     if (p.noExpertFromLeadProvince && p.leadProvinceCode !== null) take(ix.byProvince.get(p.leadProvinceCode));
@@ -132,13 +132,24 @@ export function conflictMatrix(proposals: readonly ProposalConflictFacts[], expe
     for (const i of cand) {
       mark[i] = 0;
       const e = experts[i]!;
-      for (const c of computed(p, e, declared, added)) {
-        const lift = lifts.get(`${pairKey(p.proposalId, e.userId)}:${c.cause}`);
-        out.push({ proposalId: p.proposalId, expertUserId: e.userId, cause: c.cause, detail: c.detail, lifted: lift === undefined ? null : { reason: lift } });
+      for (const c of computed(p, e, dec, add)) {
+        const lifted = lift?.get(`${e.userId}:${c.cause}`);
+        out.push({ proposalId: p.proposalId, expertUserId: e.userId, cause: c.cause, detail: c.detail, lifted: lifted === undefined ? null : { reason: lifted } });
       }
     }
   }
   return out;
+}
+
+/** proposal → (key of the row → its reason); a later row for the same key wins, as in a plain Map. */
+function byProposal<T extends { proposalId: number; reason: string }, K>(rows: readonly T[], key: (r: T) => K): Map<number, Map<K, string>> {
+  const m = new Map<number, Map<K, string>>();
+  for (const r of rows) {
+    let inner = m.get(r.proposalId);
+    if (!inner) m.set(r.proposalId, (inner = new Map()));
+    inner.set(key(r), r.reason);
+  }
+  return m;
 }
 
 function push<K>(m: Map<K, number[]>, k: K, v: number): void {
@@ -177,11 +188,13 @@ export function forbiddenPairs(conflicts: readonly Conflict[]): Set<string> {
 
 /** The blocking pairs as the assignment optimiser takes them (assignment-instance.ts `conflicts: PairRef[]`). */
 export function blockingPairs(conflicts: readonly Conflict[]): Array<{ expertId: number; proposalId: number }> {
-  const seen = new Set<string>();
+  const seen = new Map<number, Set<number>>();
   const out: Array<{ expertId: number; proposalId: number }> = [];
-  for (const c of blocking(conflicts)) {
-    const k = pairKey(c.proposalId, c.expertUserId);
-    if (!seen.has(k)) seen.add(k), out.push({ expertId: c.expertUserId, proposalId: c.proposalId });
+  for (const c of conflicts) {
+    if (c.lifted !== null) continue;
+    let experts = seen.get(c.proposalId);
+    if (!experts) seen.set(c.proposalId, (experts = new Set()));
+    if (!experts.has(c.expertUserId)) experts.add(c.expertUserId), out.push({ expertId: c.expertUserId, proposalId: c.proposalId });
   }
   return out;
 }
