@@ -8,7 +8,7 @@
  * invitation or its answer, an expert's profile…), the run is computed once more; if it changes again, the officer
  * is told to run it again — a stale result is never stored.
  */
-import { Op, type Sequelize } from 'sequelize';
+import { Op, type Sequelize, type Transaction } from 'sequelize';
 import { audit, AuditEvent, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { assignReviewers, type AssignmentResult } from './assignment.js';
@@ -67,10 +67,11 @@ export async function storeAssignment(sequelize: Sequelize, ctx: AuditContext, p
       if ((await assignmentFingerprint(sequelize, callId, t)) !== plan.fingerprint) return { ok: false, reason: CHANGED_DURING_RUN };
       const before = await ReviewAssignment.count({ where: { callId, status: 'proposed' }, transaction: t });
       await ReviewAssignment.destroy({ where: { callId, status: 'proposed' }, transaction: t });
+      const now = new Date();
       const fresh = result.assignments
         .filter((a) => !kept.has(`${a.proposalId}:${a.expertId}`))
-        .map((a) => ({ callId, proposalId: Number(a.proposalId), expertUserId: Number(a.expertId), status: 'proposed' as const, affinityMilli: Math.round(a.affinity * 1000), createdBy: ctx.actorId }));
-      for (let i = 0; i < fresh.length; i += INSERT_CHUNK) await ReviewAssignment.bulkCreate(fresh.slice(i, i + INSERT_CHUNK), { transaction: t });
+        .map((a) => ({ call_id: callId, proposal_id: Number(a.proposalId), expert_user_id: Number(a.expertId), status: 'proposed', affinity_milli: Math.round(a.affinity * 1000), created_by: ctx.actorId, created_at: now, updated_at: now }));
+      await insertRows(sequelize, t, fresh);
       await audit(t, ctx, {
         action: 'assignment.run',
         entityType: 'call',
@@ -91,6 +92,15 @@ export async function storeAssignment(sequelize: Sequelize, ctx: AuditContext, p
     },
     { serializable: true },
   );
+}
+
+/**
+ * Bulk INSERTs of plain rows (column names), formatted by the model's column types: half the time of bulkCreate,
+ * which builds and validates a model instance per row.
+ */
+async function insertRows(sequelize: Sequelize, t: Transaction, rows: Record<string, unknown>[]): Promise<void> {
+  const columns = Object.fromEntries(Object.values(ReviewAssignment.getAttributes()).map((a) => [a.field!, a]));
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await sequelize.getQueryInterface().bulkInsert(ReviewAssignment.getTableName(), rows.slice(i, i + INSERT_CHUNK), { transaction: t }, columns);
 }
 
 /** The longest prefix of `items` whose JSON takes at most `bytes` bytes. */
