@@ -167,9 +167,10 @@ function mysqlErrno(e: unknown): number | undefined {
 
 /**
  * Run `fn` in one transaction. Everything inside must pass `{ transaction: t }`.
- * MySQL: the whole transaction is retried (bounded) on deadlock or lock wait timeout.
+ * MySQL: the whole transaction is retried (bounded) on deadlock or lock wait timeout. `serializable` makes its
+ * plain reads locking reads (what it checked cannot change before it commits); SQLite's writers are serial anyway.
  */
-export async function withTransaction<T>(sequelize: Sequelize, fn: (t: Transaction) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(sequelize: Sequelize, fn: (t: Transaction) => Promise<T>, o: { serializable?: boolean } = {}): Promise<T> {
   if (sequelize.getDialect() === 'sqlite') {
     let m = sqliteWriters.get(sequelize);
     if (!m) sqliteWriters.set(sequelize, (m = new Mutex()));
@@ -177,7 +178,8 @@ export async function withTransaction<T>(sequelize: Sequelize, fn: (t: Transacti
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, (t) => fn(t));
+      const isolationLevel = o.serializable ? Transaction.ISOLATION_LEVELS.SERIALIZABLE : Transaction.ISOLATION_LEVELS.READ_COMMITTED;
+      return await sequelize.transaction({ isolationLevel }, (t) => fn(t));
     } catch (e) {
       const errno = mysqlErrno(e);
       if (attempt >= 4 || errno === undefined || !RETRYABLE.has(errno)) throw e;

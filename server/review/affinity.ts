@@ -50,6 +50,20 @@ export function terms(text: string): string[] {
   return out;
 }
 
+/**
+ * The same sequence as terms(), as keys that are cheaper to look up: a Chinese term (its characters are all single
+ * UTF-16 units) as the number c or c₁·65536 + c₂, any other word as its string. The two kinds never name the same
+ * term (words hold no character of the Chinese ranges).
+ */
+function eachTerm(text: string, cjk: (key: number) => void, word: (w: string) => void): void {
+  const s = text.normalize('NFKC').toLowerCase();
+  for (const run of s.match(CJK) ?? []) {
+    if (run.length === 1) cjk(run.charCodeAt(0));
+    for (let i = 0; i + 1 < run.length; i++) cjk(run.charCodeAt(i) * 65536 + run.charCodeAt(i + 1));
+  }
+  for (const w of s.replace(CJK, ' ').match(WORD) ?? []) word(w);
+}
+
 /** Keywords as a clean set: split on commas, semicolons, 、 and line breaks; NFKC; lower case; de-duplicated. */
 export function normaliseKeywords(k: string | readonly string[] | null | undefined): string[] {
   if (!k) return [];
@@ -87,57 +101,90 @@ interface SparseVector {
   weights: Float64Array;
 }
 
-function proposalText(p: ProposalText): string {
-  const kw = normaliseKeywords(p.keywords).join(' ');
-  return [p.title, p.abstract ?? '', kw].join('\n');
+function proposalText(p: ProposalText, keywords: readonly string[]): string {
+  return [p.title, p.abstract ?? '', keywords.join(' ')].join('\n');
 }
 
-function expertText(e: ExpertProfile): string {
-  return [normaliseKeywords(e.keywords).join(' '), e.profile ?? ''].join('\n');
+function expertText(e: ExpertProfile, keywords: readonly string[]): string {
+  return [keywords.join(' '), e.profile ?? ''].join('\n');
 }
 
 /** Affinities of one instance's proposals × experts (indices as in the arrays given). */
 export class AffinityIndex implements AffinitySource {
   private readonly pVec: SparseVector[];
   private readonly eVec: SparseVector[];
-  /** Inverted index: term id → experts holding it and their weights, experts ascending. */
-  private readonly postings: { experts: Int32Array; weights: Float64Array }[];
+  /** Inverted index, flat: the experts holding term t (ascending) and their weights at postStart[t] … postStart[t + 1]. */
+  private readonly postStart: Int32Array;
+  private readonly postExpert: Int32Array;
+  private readonly postWeight: Float64Array;
   private readonly pKeywords: string[][];
   private readonly eKeywords: string[][];
+  private readonly eKeywordCount: Int32Array;
   private readonly keywordPostings = new Map<string, number[]>();
   private readonly pDiscipline: string[];
   private readonly eDisciplines: string[][];
+  /** The experts' distinct discipline codes, and each expert's as indices into them at eCodeStart[e] … eCodeStart[e + 1]. */
+  private readonly codes: string[] = [];
+  private readonly eCodeStart: Int32Array;
+  private readonly eCodeIds: Int32Array;
+  /** Proposal code → the discipline component of every expert (proposals share codes). */
+  private readonly disciplineRows = new Map<string, Float64Array>();
   private readonly rankedCache = new Map<number, RankedExperts>();
+  /** Scratch rows of row(), reused: a fresh pair per proposal is most of the garbage of a run. */
+  private textScratch: Float64Array | null = null;
+  private interScratch: Int32Array | null = null;
 
   constructor(
     readonly proposals: readonly ProposalText[],
     readonly experts: readonly ExpertProfile[],
   ) {
-    const vocab = new Map<string, number>();
-    const counts = (text: string) => {
-      const tf = new Map<number, number>();
-      for (const term of terms(text)) {
-        let id = vocab.get(term);
-        if (id === undefined) vocab.set(term, (id = vocab.size));
-        tf.set(id, (tf.get(id) ?? 0) + 1);
+    // Term counts per document without a map per document: ids in first-seen order (as the vocabulary grows),
+    // counted in one scratch array, kept as ascending ids with their counts.
+    const vocab = { cjk: new Map<number, number>(), words: new Map<string, number>(), size: 0 };
+    let tfScratch = new Int32Array(1024);
+    let seen: number[] = [];
+    const count = (id: number) => {
+      if (id >= tfScratch.length) {
+        const grown = new Int32Array(2 * tfScratch.length);
+        grown.set(tfScratch);
+        tfScratch = grown;
       }
-      return tf;
+      if (tfScratch[id]!++ === 0) seen.push(id);
     };
-    const pTf = proposals.map((p) => counts(proposalText(p)));
-    const eTf = experts.map((e) => counts(expertText(e)));
+    const onCjk = (key: number) => {
+      let id = vocab.cjk.get(key);
+      if (id === undefined) vocab.cjk.set(key, (id = vocab.size++));
+      count(id);
+    };
+    const onWord = (w: string) => {
+      let id = vocab.words.get(w);
+      if (id === undefined) vocab.words.set(w, (id = vocab.size++));
+      count(id);
+    };
+    const counts = (text: string): { ids: Int32Array; tf: Int32Array } => {
+      seen = [];
+      eachTerm(text, onCjk, onWord);
+      const ids = Int32Array.from(seen).sort();
+      const tf = ids.map((id) => tfScratch[id]!);
+      for (const id of seen) tfScratch[id] = 0;
+      return { ids, tf };
+    };
+    this.pKeywords = proposals.map((p) => normaliseKeywords(p.keywords));
+    this.eKeywords = experts.map((e) => normaliseKeywords(e.keywords));
+    const pTf = proposals.map((p, i) => counts(proposalText(p, this.pKeywords[i]!)));
+    const eTf = experts.map((e, i) => counts(expertText(e, this.eKeywords[i]!)));
     const df = new Float64Array(vocab.size);
-    for (const tf of [...pTf, ...eTf]) for (const id of tf.keys()) df[id]!++;
+    for (const doc of [pTf, eTf]) for (const { ids } of doc) for (let i = 0; i < ids.length; i++) df[ids[i]!]!++;
     const docs = pTf.length + eTf.length;
     const idf = df.map((d) => Math.log((1 + docs) / (1 + d)) + 1);
-    const vector = (tf: Map<number, number>): SparseVector => {
-      const ids = Int32Array.from([...tf.keys()].sort((a, b) => a - b));
+    const vector = ({ ids, tf }: { ids: Int32Array; tf: Int32Array }): SparseVector => {
       const weights = new Float64Array(ids.length);
       let norm = 0;
-      ids.forEach((id, i) => {
-        const w = (1 + Math.log(tf.get(id)!)) * idf[id]!;
+      for (let i = 0; i < ids.length; i++) {
+        const w = (1 + Math.log(tf[i]!)) * idf[ids[i]!]!;
         weights[i] = w;
         norm += w * w;
-      });
+      }
       norm = Math.sqrt(norm);
       if (norm > 0) for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / norm;
       return { ids, weights };
@@ -145,18 +192,20 @@ export class AffinityIndex implements AffinitySource {
     this.pVec = pTf.map(vector);
     this.eVec = eTf.map(vector);
 
-    const lists: { experts: number[]; weights: number[] }[] = Array.from({ length: vocab.size }, () => ({ experts: [], weights: [] }));
+    this.postStart = new Int32Array(vocab.size + 1);
+    for (const v of this.eVec) for (let i = 0; i < v.ids.length; i++) this.postStart[v.ids[i]! + 1]!++;
+    for (let t = 0; t < vocab.size; t++) this.postStart[t + 1] = this.postStart[t + 1]! + this.postStart[t]!;
+    this.postExpert = new Int32Array(this.postStart[vocab.size]!);
+    this.postWeight = new Float64Array(this.postExpert.length);
+    const fill = this.postStart.slice(0, vocab.size);
     this.eVec.forEach((v, e) => {
       for (let i = 0; i < v.ids.length; i++) {
-        const l = lists[v.ids[i]!]!;
-        l.experts.push(e);
-        l.weights.push(v.weights[i]!);
+        const at = fill[v.ids[i]!]!++;
+        this.postExpert[at] = e;
+        this.postWeight[at] = v.weights[i]!;
       }
     });
-    this.postings = lists.map((l) => ({ experts: Int32Array.from(l.experts), weights: Float64Array.from(l.weights) }));
 
-    this.pKeywords = proposals.map((p) => normaliseKeywords(p.keywords));
-    this.eKeywords = experts.map((e) => normaliseKeywords(e.keywords));
     this.eKeywords.forEach((ks, e) => {
       for (const k of ks) {
         const l = this.keywordPostings.get(k);
@@ -166,16 +215,41 @@ export class AffinityIndex implements AffinitySource {
     });
     this.pDiscipline = proposals.map((p) => (p.discipline ?? '').trim().toUpperCase());
     this.eDisciplines = experts.map((e) => (e.disciplines ?? []).map((d) => d.trim().toUpperCase()).filter(Boolean));
+    this.eKeywordCount = Int32Array.from(this.eKeywords, (ks) => ks.length);
+    const codeId = new Map<string, number>();
+    this.eCodeStart = new Int32Array(experts.length + 1);
+    const ids: number[] = [];
+    this.eDisciplines.forEach((ds, e) => {
+      for (const d of ds) {
+        let id = codeId.get(d);
+        if (id === undefined) codeId.set(d, (id = this.codes.push(d) - 1));
+        ids.push(id);
+      }
+      this.eCodeStart[e + 1] = ids.length;
+    });
+    this.eCodeIds = Int32Array.from(ids);
   }
 
-  private disciplineOf(e: number, code: string, memo?: Map<string, number>): number {
+  /** The discipline component of every expert for a proposal's code: their best disciplineMatch, cached per code. */
+  private disciplineRow(code: string): Float64Array {
+    let row = this.disciplineRows.get(code);
+    if (row) return row;
+    const match = Float64Array.from(this.codes, (d) => disciplineMatch(code, d));
+    const { eCodeStart, eCodeIds } = this;
+    row = new Float64Array(this.experts.length);
+    for (let e = 0; e < row.length; e++) {
+      let best = 0;
+      for (let j = eCodeStart[e]!, end = eCodeStart[e + 1]!; j < end; j++) if (match[eCodeIds[j]!]! > best) best = match[eCodeIds[j]!]!;
+      row[e] = best;
+    }
+    this.disciplineRows.set(code, row);
+    return row;
+  }
+
+  private disciplineOf(e: number, code: string): number {
     let best = 0;
     for (const d of this.eDisciplines[e]!) {
-      let m = memo?.get(d);
-      if (m === undefined) {
-        m = disciplineMatch(code, d);
-        memo?.set(d, m);
-      }
+      const m = disciplineMatch(code, d);
       if (m > best) best = m;
     }
     return best;
@@ -211,23 +285,29 @@ export class AffinityIndex implements AffinitySource {
   /** Affinity of proposal p with every expert (same values as score(), summed in the same order). */
   row(p: number): Float64Array {
     const E = this.experts.length;
-    const text = new Float64Array(E);
+    const text = (this.textScratch ??= new Float64Array(E)).fill(0);
     const pv = this.pVec[p]!;
+    const { postStart, postExpert, postWeight } = this;
     for (let i = 0; i < pv.ids.length; i++) {
       const w = pv.weights[i]!;
-      const post = this.postings[pv.ids[i]!]!;
-      for (let j = 0; j < post.experts.length; j++) text[post.experts[j]!] = text[post.experts[j]!]! + w * post.weights[j]!;
+      const t = pv.ids[i]!;
+      for (let j = postStart[t]!, end = postStart[t + 1]!; j < end; j++) {
+        const e = postExpert[j]!;
+        text[e] = text[e]! + w * postWeight[j]!;
+      }
     }
     const pk = this.pKeywords[p]!;
-    const inter = new Int32Array(E);
+    const inter = (this.interScratch ??= new Int32Array(E)).fill(0);
     for (const k of pk) for (const e of this.keywordPostings.get(k) ?? []) inter[e]!++;
     const code = this.pDiscipline[p]!;
-    const memo = new Map<string, number>();
+    const discipline = code ? this.disciplineRow(code) : null;
+    const eKeywordCount = this.eKeywordCount;
     const out = new Float64Array(E);
     for (let e = 0; e < E; e++) {
-      const ek = this.eKeywords[e]!.length;
-      const kw = pk.length && ek ? inter[e]! / (pk.length + ek - inter[e]!) : 0;
-      out[e] = AffinityIndex.combine(text[e]!, code ? this.disciplineOf(e, code, memo) : 0, kw);
+      // Jaccard; no shared keyword (always so when a side has none) is 0.
+      const shared = inter[e]!;
+      const kw = shared ? shared / (pk.length + eKeywordCount[e]! - shared) : 0;
+      out[e] = AffinityIndex.combine(text[e]!, discipline ? discipline[e]! : 0, kw);
     }
     return out;
   }
@@ -249,12 +329,38 @@ export function topN(row: Float64Array, n: number): RankedExperts {
   let idx: number[];
   if (take >= E) idx = Array.from({ length: E }, (_, i) => i);
   else {
-    const sorted = row.slice().sort();
-    const threshold = sorted[E - take]!;
+    const threshold = kthLargest(row, take);
     idx = [];
     for (let e = 0; e < E; e++) if (row[e]! > threshold) idx.push(e);
     for (let e = 0; e < E && idx.length < take; e++) if (row[e] === threshold) idx.push(e);
   }
   idx.sort((a, b) => row[b]! - row[a]! || a - b);
   return { experts: Int32Array.from(idx), scores: Float64Array.from(idx, (e) => row[e]!) };
+}
+
+/**
+ * The k-th largest value of the row (1 ≤ k < length), what sorting a copy and reading position length − k gives:
+ * one pass keeping the k largest in a min-heap instead of sorting 5,000 values per proposal. A NaN (never an
+ * affinity) falls back to the sort, which orders it last.
+ */
+export function kthLargest(row: Float64Array, k: number): number {
+  const heap = row.slice(0, k);
+  const down = (i: number, v: number) => {
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= k) break;
+      if (c + 1 < k && heap[c + 1]! < heap[c]!) c++;
+      if (heap[c]! >= v) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = v;
+  };
+  for (let i = (k >> 1) - 1; i >= 0; i--) down(i, heap[i]!);
+  for (let e = 0; e < row.length; e++) {
+    const v = row[e]!;
+    if (v !== v) return row.slice().sort()[row.length - k]!;
+    if (e >= k && v > heap[0]!) down(0, v);
+  }
+  return heap[0]!;
 }

@@ -7,7 +7,8 @@ import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { pagerFor } from '../people/institution-service.js';
 import { Proposal, ProposalPartner } from '../proposals/models.js';
 import { AssignmentConstraint, ReviewAssignment } from './review-models.js';
-import { ASSIGNABLE_CALL_STATUSES, latestRun, type CallFacts } from './assignment-service.js';
+import { latestRun } from './assignment-run.js';
+import { ASSIGNABLE_CALL_STATUSES, type CallFacts } from './assignment-service.js';
 
 /** Shortfall params as display strings: lists joined, per-province counts as "SH 3, JS 2". */
 export function shortfallParams(params: Record<string, unknown>): Record<string, string> {

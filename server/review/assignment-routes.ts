@@ -10,7 +10,8 @@ import { parseForm } from '../platform/forms.js';
 import { ALLOW, can, definePolicy, Forbidden, guard, officerProvinces, refuse } from '../platform/policy.js';
 import { idParam } from '../people/policy.js';
 import { assignmentPage } from './assignment-presenters.js';
-import { acceptInvitation, addConstraint, callFacts, declineInvitation, removeConstraint, runAssignment, sendInvitations } from './assignment-service.js';
+import { runAssignment } from './assignment-run.js';
+import { acceptInvitation, addConstraint, callFacts, declineInvitation, removeConstraint, sendInvitations } from './assignment-service.js';
 
 /** Officers of a province that pledged to the call (admins and applicants are refused). */
 export const callOfficer = definePolicy("programme officers of a province in the call's pledges", async (actor, req: Request) => {

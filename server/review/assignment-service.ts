@@ -2,17 +2,17 @@
  * Reviewer assignment on the database: load a call's instance (eligible proposals with their consortium provinces
  * and texts; available experts with their load cap and the province of their institution; conflicts through
  * blockingPairs; officers' pins and forbids; live invitations as pins; declines as forbids), run the pure
- * optimiser (assignment.ts) and store the proposed rows — each command in one transaction with an audit event.
+ * optimiser (assignment.ts); the officers' commands (pins, forbids, invitations) and the experts' answers, each in
+ * one transaction with an audit event. The run itself is in assignment-run.ts.
  */
 import { Op, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { audit, AuditEvent, type AuditContext } from '../platform/audit.js';
+import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { Call, CallPledge } from '../calls/models.js';
 import { Proposal, ProposalPartner } from '../proposals/models.js';
 import { AffinityIndex } from './affinity.js';
-import { assignReviewers, proposeReplacement, type AssignmentInput, type PairRef } from './assignment.js';
-import type { Shortfall } from './assignment-report.js';
+import { proposeReplacement, type AssignmentInput, type PairRef } from './assignment.js';
 import { blockingPairs } from './conflicts.js';
 import { conflictsForProposals } from './experts-conflicts.js';
 import { DeclaredConflict } from './models.js';
@@ -23,7 +23,7 @@ export const ASSIGNABLE_CALL_STATUSES = ['in_review', 'closed'] as const;
 /** Rows that hold a reviewer slot. */
 const LIVE = ['proposed', 'invited', 'accepted'] as const;
 /** Rows the officer has sent: they survive a re-run and become pins. */
-const SENT = ['invited', 'accepted'] as const;
+export const SENT = ['invited', 'accepted'] as const;
 
 export interface CallFacts {
   id: number;
@@ -154,64 +154,6 @@ export async function loadInstance(sequelize: Sequelize, call: CallFacts, transa
       pins,
     },
   };
-}
-
-export type RunOutcome = { ok: true; stored: number; shortfalls: number; full: number } | { ok: false; reason: string };
-
-/** Runs the optimiser for the call and replaces its 'proposed' rows (invited and accepted rows stay, as pins). */
-export async function runAssignment(sequelize: Sequelize, ctx: AuditContext, callId: number): Promise<RunOutcome> {
-  return withTransaction(sequelize, async (t) => {
-    const call = await callFacts(callId, t);
-    if (!call) return { ok: false, reason: 'assignment:errors.notFound' };
-    if (!(ASSIGNABLE_CALL_STATUSES as readonly string[]).includes(call.status)) return { ok: false, reason: 'assignment:errors.callNotInReview' };
-    const inst = await loadInstance(sequelize, call, t);
-    const result = assignReviewers(inst.input);
-    const sent = await ReviewAssignment.findAll({ where: { callId, status: { [Op.in]: [...SENT] } }, attributes: ['proposalId', 'expertUserId'], raw: true, transaction: t });
-    const kept = new Set(sent.map((r) => `${r.proposalId}:${r.expertUserId}`));
-    const before = await ReviewAssignment.count({ where: { callId, status: 'proposed' }, transaction: t });
-    await ReviewAssignment.destroy({ where: { callId, status: 'proposed' }, transaction: t });
-    const fresh = result.assignments
-      .filter((a) => !kept.has(`${a.proposalId}:${a.expertId}`))
-      .map((a) => ({ callId, proposalId: Number(a.proposalId), expertUserId: Number(a.expertId), status: 'proposed' as const, affinityMilli: Math.round(a.affinity * 1000), createdBy: ctx.actorId }));
-    for (let i = 0; i < fresh.length; i += 1000) await ReviewAssignment.bulkCreate(fresh.slice(i, i + 1000), { transaction: t });
-    await audit(t, ctx, {
-      action: 'assignment.run',
-      entityType: 'call',
-      entityId: callId,
-      before: { proposed: before },
-      after: {
-        proposed: fresh.length,
-        kept: kept.size,
-        stats: result.stats,
-        totalAffinity: Math.round(result.totalAffinity * 1000) / 1000,
-        shortfallCount: result.shortfalls.length,
-        // The page shows the reasons of the latest run: as many as fit in the audit row (TEXT, 64 KB on MySQL).
-        shortfalls: fitting(result.shortfalls, 40_000),
-        pinIssues: fitting(result.pinIssues, 8_000),
-      },
-    });
-    return { ok: true, stored: fresh.length, shortfalls: result.shortfalls.length, full: result.stats.full };
-  });
-}
-
-/** The longest prefix of `items` whose JSON takes at most `bytes` bytes. */
-export function fitting<T>(items: readonly T[], bytes: number): T[] {
-  let used = 2;
-  const out: T[] = [];
-  for (const x of items) {
-    used += Buffer.byteLength(JSON.stringify(x)) + 1;
-    if (used > bytes) break;
-    out.push(x);
-  }
-  return out;
-}
-
-/** The shortfalls and pin issues recorded by the latest run of the call. */
-export async function latestRun(callId: number): Promise<{ at: Date; shortfallCount: number; shortfalls: Shortfall[]; pinIssues: { expertId: number; proposalId: number; code: string; honoured: boolean }[] } | null> {
-  const ev = await AuditEvent.findOne({ where: { action: 'assignment.run', entityType: 'call', entityId: String(callId) }, order: [['id', 'DESC']], attributes: ['afterJson', 'createdAt'], raw: true });
-  if (!ev?.afterJson) return null;
-  const after = JSON.parse(ev.afterJson) as { shortfallCount?: number; shortfalls?: Shortfall[]; pinIssues?: [] };
-  return { at: ev.createdAt, shortfallCount: after.shortfallCount ?? after.shortfalls?.length ?? 0, shortfalls: after.shortfalls ?? [], pinIssues: after.pinIssues ?? [] };
 }
 
 export type CommandOutcome = { ok: true } | { ok: false; status: 400 | 403 | 404; reason: string };

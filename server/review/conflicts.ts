@@ -78,7 +78,7 @@ export function exclusionMatches(x: ProposalConflictFacts['exclusions'][number],
 }
 
 /** The computed causes (before lifts) for one pair. */
-function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Map<string, string>, added: Map<string, string>): Array<{ cause: ConflictCause; detail: Record<string, string | number> }> {
+function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Map<number, string> | undefined, added: Map<number, string> | undefined): Array<{ cause: ConflictCause; detail: Record<string, string | number> }> {
   const out: Array<{ cause: ConflictCause; detail: Record<string, string | number> }> = [];
   const s = e.sanctions[0];
   if (s) out.push({ cause: 'sanctioned', detail: { sanctionId: s.id, province: s.provinceCode, until: s.lastDay ?? '' } });
@@ -93,30 +93,82 @@ function computed(p: ProposalConflictFacts, e: ExpertConflictFacts, declared: Ma
       break;
     }
   }
-  const key = pairKey(p.proposalId, e.userId);
-  const d = declared.get(key);
+  const d = declared?.get(e.userId);
   if (d !== undefined) out.push({ cause: 'declared', detail: { reason: d } });
   if (p.noExpertFromLeadProvince && p.leadProvinceCode !== null && e.provinceCode === p.leadProvinceCode) out.push({ cause: 'leadProvince', detail: { province: p.leadProvinceCode } });
-  const a = added.get(key);
+  const a = added?.get(e.userId);
   if (a !== undefined) out.push({ cause: 'officerAdded', detail: { reason: a } });
   return out;
 }
 
-/** Every conflict between these proposals and these experts, lifted ones included, in a stable order. */
+/**
+ * Every conflict between these proposals and these experts, lifted ones included, in a stable order (proposals as
+ * given, then experts as given, then causes). A call has thousands of proposals × experts and few conflicts, so the
+ * pairs are not all tried: indexes of the experts (by account, institution, normalised name, province) give each
+ * proposal the experts that may have a cause with it, and `computed` decides on those alone.
+ */
 export function conflictMatrix(proposals: readonly ProposalConflictFacts[], experts: readonly ExpertConflictFacts[], d: ConflictDecisions): Conflict[] {
-  const declared = new Map(d.declared.map((x) => [pairKey(x.proposalId, x.expertUserId), x.reason]));
-  const added = new Map(d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded').map((o) => [pairKey(o.proposalId, o.expertUserId), o.reason]));
-  const lifts = new Map(d.overrides.filter((o) => o.kind === 'lift' && isLiftable(o.cause)).map((o) => [`${pairKey(o.proposalId, o.expertUserId)}:${o.cause}`, o.reason]));
+  // Per proposal: expert → reason of a declaration, of an officer's addition; "expert:cause" → reason of a lift.
+  const declared = byProposal(d.declared, (x) => x.expertUserId);
+  const added = byProposal(d.overrides.filter((o) => o.kind === 'add' && o.cause === 'officerAdded'), (o) => o.expertUserId);
+  const lifts = byProposal(d.overrides.filter((o) => o.kind === 'lift' && isLiftable(o.cause)), (o) => `${o.expertUserId}:${o.cause}`);
+  const ix = expertIndex(experts);
+  const mark = new Uint8Array(experts.length);
   const out: Conflict[] = [];
   for (const p of proposals) {
-    for (const e of experts) {
-      for (const c of computed(p, e, declared, added)) {
-        const lift = lifts.get(`${pairKey(p.proposalId, e.userId)}:${c.cause}`);
-        out.push({ proposalId: p.proposalId, expertUserId: e.userId, cause: c.cause, detail: c.detail, lifted: lift === undefined ? null : { reason: lift } });
+    const cand: number[] = [];
+    const take = (list: readonly number[] | undefined) => {
+      for (const i of list ?? []) if (!mark[i]) (mark[i] = 1), cand.push(i);
+    };
+    take(ix.sanctioned);
+    const dec = declared.get(p.proposalId);
+    const add = added.get(p.proposalId);
+    const lift = lifts.get(p.proposalId);
+    for (const u of [p.piUserId, ...p.contactUserIds, ...(dec?.keys() ?? []), ...(add?.keys() ?? [])]) take(ix.byUser.get(u));
+    for (const inst of p.institutions) take(ix.byInstitution.get(inst.institutionId));
+    for (const x of p.exclusions) take(x.expertUserId !== null ? ix.byUser.get(x.expertUserId) : ix.byName.get(normaliseName(x.expertName)));
+    if (p.noExpertFromLeadProvince && p.leadProvinceCode !== null) take(ix.byProvince.get(p.leadProvinceCode));
+    cand.sort((a, b) => a - b);
+    for (const i of cand) {
+      mark[i] = 0;
+      const e = experts[i]!;
+      for (const c of computed(p, e, dec, add)) {
+        const lifted = lift?.get(`${e.userId}:${c.cause}`);
+        out.push({ proposalId: p.proposalId, expertUserId: e.userId, cause: c.cause, detail: c.detail, lifted: lifted === undefined ? null : { reason: lifted } });
       }
     }
   }
   return out;
+}
+
+/** proposal → (key of the row → its reason); a later row for the same key wins, as in a plain Map. */
+function byProposal<T extends { proposalId: number; reason: string }, K>(rows: readonly T[], key: (r: T) => K): Map<number, Map<K, string>> {
+  const m = new Map<number, Map<K, string>>();
+  for (const r of rows) {
+    let inner = m.get(r.proposalId);
+    if (!inner) m.set(r.proposalId, (inner = new Map()));
+    inner.set(key(r), r.reason);
+  }
+  return m;
+}
+
+function push<K>(m: Map<K, number[]>, k: K, v: number): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+/** Positions of the experts by account, institution, normalised name and province; the sanctioned ones. */
+function expertIndex(experts: readonly ExpertConflictFacts[]) {
+  const ix = { byUser: new Map<number, number[]>(), byInstitution: new Map<number, number[]>(), byName: new Map<string, number[]>(), byProvince: new Map<string, number[]>(), sanctioned: [] as number[] };
+  experts.forEach((e, i) => {
+    push(ix.byUser, e.userId, i);
+    if (e.institutionId !== null) push(ix.byInstitution, e.institutionId, i);
+    push(ix.byName, normaliseName(e.name), i);
+    if (e.provinceCode !== null) push(ix.byProvince, e.provinceCode, i);
+    if (e.sanctions.length) ix.sanctioned.push(i);
+  });
+  return ix;
 }
 
 /** Every conflict of one proposal with these experts. */
@@ -136,11 +188,13 @@ export function forbiddenPairs(conflicts: readonly Conflict[]): Set<string> {
 
 /** The blocking pairs as the assignment optimiser takes them (assignment-instance.ts `conflicts: PairRef[]`). */
 export function blockingPairs(conflicts: readonly Conflict[]): Array<{ expertId: number; proposalId: number }> {
-  const seen = new Set<string>();
+  const seen = new Map<number, Set<number>>();
   const out: Array<{ expertId: number; proposalId: number }> = [];
-  for (const c of blocking(conflicts)) {
-    const k = pairKey(c.proposalId, c.expertUserId);
-    if (!seen.has(k)) seen.add(k), out.push({ expertId: c.expertUserId, proposalId: c.proposalId });
+  for (const c of conflicts) {
+    if (c.lifted !== null) continue;
+    let experts = seen.get(c.proposalId);
+    if (!experts) seen.set(c.proposalId, (experts = new Set()));
+    if (!experts.has(c.expertUserId)) experts.add(c.expertUserId), out.push({ expertId: c.expertUserId, proposalId: c.proposalId });
   }
   return out;
 }

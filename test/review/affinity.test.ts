@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { AffinityIndex, disciplineMatch, jaccard, normaliseKeywords, terms, topN, type ExpertProfile, type ProposalText } from '../../server/review/affinity.js';
+import { AffinityIndex, disciplineMatch, jaccard, kthLargest, normaliseKeywords, terms, topN, type ExpertProfile, type ProposalText } from '../../server/review/affinity.js';
 
 const SUPPLY_CHAIN: ProposalText = {
   title: '供应链金融风险的传染机制与防控研究',
@@ -98,6 +98,50 @@ describe('review: affinity of expert × proposal', () => {
         const all = xs.map((_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
         expect(Array.from(topN(row, n).experts)).to.deep.equal(all.slice(0, n));
       }),
+    );
+  });
+
+  it('gives the text share of a plain TF-IDF cosine over terms() on random mixed Chinese and Latin texts', () => {
+    const piece = fc.constantFrom('供应链', '金融', '风', '险', '创新', 'ＡＩ', 'AI', 'Data ', 'data', '模型', '，', ' 5G ', '水资源', '治理', '의료');
+    const text = fc.array(piece, { maxLength: 10 }).map((w) => w.join(''));
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 4 }), fc.array(text, { minLength: 1, maxLength: 5 }), (ps, es) => {
+        const ix = new AffinityIndex(
+          ps.map((t) => ({ title: t })),
+          es.map((t) => ({ profile: t })),
+        );
+        const docs = [...ps.map((t) => `${t}\n\n`), ...es.map((t) => `\n${t}`)].map((t) => {
+          const tf = new Map<string, number>();
+          for (const x of terms(t)) tf.set(x, (tf.get(x) ?? 0) + 1);
+          return tf;
+        });
+        const df = new Map<string, number>();
+        for (const d of docs) for (const x of d.keys()) df.set(x, (df.get(x) ?? 0) + 1);
+        const vec = (d: Map<string, number>) => {
+          const v = new Map([...d].map(([x, n]) => [x, (1 + Math.log(n)) * (Math.log((1 + docs.length) / (1 + df.get(x)!)) + 1)]));
+          const norm = Math.sqrt([...v.values()].reduce((a, w) => a + w * w, 0));
+          return new Map([...v].map(([x, w]) => [x, norm > 0 ? w / norm : 0]));
+        };
+        for (let p = 0; p < ps.length; p++)
+          for (let e = 0; e < es.length; e++) {
+            const [a, b] = [vec(docs[p]!), vec(docs[ps.length + e]!)];
+            const cos = [...a].reduce((sum, [x, w]) => sum + w * (b.get(x) ?? 0), 0);
+            expect(ix.explain(e, p).text).to.be.closeTo(cos, 1e-12);
+          }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('finds the k-th largest of a row in one pass as sorting a copy does, ties and zeros included', () => {
+    const value = fc.oneof(fc.constantFrom(0, 0.25, 0.5, 1), fc.double({ min: 0, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 2, maxLength: 300 }), fc.nat(), (xs, r) => {
+        const row = Float64Array.from(xs);
+        const k = 1 + (r % (row.length - 1));
+        expect(kthLargest(row, k)).to.equal(row.slice().sort()[row.length - k]);
+      }),
+      { numRuns: 500 },
     );
   });
 
