@@ -17,7 +17,7 @@ import { officePolicy } from './office-policy.js';
 import { decisionSchema, endorsementQuery, returnSchema, screeningQuery, type ScreeningQuery } from './office-schema.js';
 import { DEFAULT_FILTERS, SCREENING_PAGE_SIZE, SCREENING_STATUSES, screeningPage, screeningRows, type ScreeningFilters } from './screening-query.js';
 import { awaitsScreening } from './screening-rules.js';
-import { callScopes, decideScreening, latestSubmission, provinceCodes, screeningReport, userName } from './screening-service.js';
+import { auditScreeningExport, callScopes, decideScreening, latestSubmission, provinceCodes, screeningReport, userName } from './screening-service.js';
 
 function filtersOf(q: ScreeningQuery): ScreeningFilters {
   return { callId: q.call, status: q.status, province: q.province, leadType: q.leadType, q: q.q, eligibility: q.eligibility, sort: q.sort, dir: q.dir };
@@ -116,6 +116,7 @@ export function proposalOfficeRouter(ctx: AppContext): Router {
     const calls = await callScopes(sequelize);
     const rows = await screeningRows(sequelize, officerProvinces(actorOf(req)), calls, filtersOf(form.data), { limit: EXPORT_ROW_LIMIT, offset: 0 });
     const body = await exportBuffer(buildWorkbook(rows, calls, res.locals.lang), format);
+    await auditScreeningExport(sequelize, auditContext(req), { format, filters: filterValues(filtersOf(form.data)), rows: rows.length });
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date()).replace(/-/g, '');
     res.set({ 'Content-Type': EXPORT_TYPES[format], 'Content-Disposition': `attachment; filename="screening-${day}.${format}"`, 'Cache-Control': 'no-store' });
     res.send(body);

@@ -125,3 +125,8 @@ export async function decideScreening(
     return { ok: true };
   });
 }
+
+/** Who exported which screening list, with which filters and how many rows (exports carry applicants' data). */
+export async function auditScreeningExport(sequelize: Sequelize, ctx: AuditContext, e: { format: string; filters: Record<string, string>; rows: number }): Promise<void> {
+  await withTransaction(sequelize, (t) => audit(t, ctx, { action: 'screening.export', entityType: 'screening', entityId: null, after: e }));
+}

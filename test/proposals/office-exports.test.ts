@@ -4,6 +4,7 @@ import { safeCell } from '../../server/proposals/screening-rules.js';
 import { download, signedInAgent, type Agent } from '../support/agent.js';
 import { makeCall } from '../support/call-factories.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
+import { AuditEvent } from '../../server/platform/audit.js';
 import { resetDb } from '../support/platform.js';
 import { makeSubmittedProposal } from '../support/proposal-factories.js';
 
@@ -95,6 +96,12 @@ describe('screening exports (xlsx and csv)', () => {
 
   it('exports with the list filters applied, and refuses bad filters', async () => {
     const res = await download(agent, `/screening/export.csv?q=${encodeURIComponent('正常')}`);
+    // Exports carry applicants' data: who took which list, with which filters, is in the audit log.
+    const ev = (await AuditEvent.findOne({ where: { action: 'screening.export' }, order: [['id', 'DESC']] }))!;
+    expect(ev, 'an audit event for the export').to.not.equal(null);
+    const after = JSON.parse(ev.afterJson!);
+    expect(after).to.include({ format: 'csv' });
+    expect(after.filters.q).to.equal('正常');
     const text = res.body.toString('utf8');
     expect(text).to.contain('正常的联合攻关项目').and.not.contain('HYPERLINK');
     expect((await download(agent, '/screening/export.csv?sort=id')).status).to.equal(400);
