@@ -8,7 +8,7 @@
  */
 import { Op, type Transaction } from 'sequelize';
 import { Call, CallCriterion, CallPledge, CallTopic, Programme } from '../calls/models.js';
-import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, type EligibilityRules } from '../calls/rules.js';
+import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, type CallStatus, type EligibilityRules } from '../calls/rules.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { audit, SYSTEM } from '../platform/audit.js';
 import { Proposal, ProposalPartner } from '../proposals/models.js';
@@ -51,35 +51,21 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
 
   // ---- programme and call ---------------------------------------------------------------------------
   const programme = await Programme.create(DEMO_PROGRAMME, { transaction: t });
-  const call = await Call.create(
-    {
-      programmeId: programme.id,
-      ...DEMO_CALL,
-      status: 'published',
-      opensAt: seconds(nowMs - 7 * DAY),
-      deadlineAt: seconds(nowMs + 30 * DAY),
-      endorsementRequired: true,
-      endorsementDeadlineAt: seconds(nowMs + 37 * DAY),
-      reviewDueAt: seconds(nowMs + 60 * DAY),
-      decisionAt: seconds(nowMs + 90 * DAY),
-      fundingMode: 'virtual',
-      balancingPotFen: 0,
-      reviewersPerProposal: 5,
-      rulesJson: JSON.stringify(DEMO_RULES),
-      budgetCategoriesJson: JSON.stringify(DEFAULT_BUDGET_CATEGORIES),
-      attachmentKindsJson: JSON.stringify(DEFAULT_ATTACHMENT_KINDS),
-      createdBy: demoUsers.get('officer.sh@demo.yrd') ?? null,
-      publishedAt: seconds(nowMs - 7 * DAY),
-    },
-    { transaction: t },
-  );
-  await CallTopic.bulkCreate(DEMO_TOPICS.map((x, i) => ({ callId: call.id, code: x.code, titleZh: x.titleZh, titleEn: x.titleEn, description: x.keywords.join('、'), sortOrder: i })), { transaction: t });
-  const topicIds = (await CallTopic.findAll({ where: { callId: call.id }, attributes: ['id'], order: [['sortOrder', 'ASC']], raw: true, transaction: t })).map((x) => x.id);
-  await CallCriterion.bulkCreate(DEMO_CRITERIA.map((c, i) => ({ callId: call.id, ...c, scaleMax: 10, sortOrder: i })), { transaction: t });
-  await CallPledge.bulkCreate(
-    provinces.filter((p) => DEMO_PLEDGES_WAN[p]).map((p) => ({ callId: call.id, provinceCode: p, amountFen: DEMO_PLEDGES_WAN[p]! * 10_000 * 100, enteredBy: demoUsers.get(`officer.${p.toLowerCase()}@demo.yrd`) ?? null })),
-    { transaction: t },
-  );
+  const officerOf = (p: string) => demoUsers.get(`officer.${p.toLowerCase()}@demo.yrd`) ?? null;
+  const { call, topicIds } = await createDemoCall(t, {
+    programmeId: programme.id,
+    texts: DEMO_CALL,
+    status: 'published',
+    opensMs: nowMs - 7 * DAY,
+    deadlineMs: nowMs + 30 * DAY,
+    reviewDueMs: nowMs + 60 * DAY,
+    decisionMs: nowMs + 90 * DAY,
+    k: 5,
+    criteria: DEMO_CRITERIA.map((c) => ({ ...c, scaleMax: 10 })),
+    pledgesWan: DEMO_PLEDGES_WAN,
+    provinces,
+    officerOf,
+  });
 
   // ---- proposals in memory -----------------------------------------------------------------------------
   const projects = readNsfcProjects().filter((p) => byName.has(p.institution));
@@ -142,10 +128,62 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
     await User.bulkCreate(newUsers.map((u) => ({ ...u, passwordHash: o.passwordHash, lang: 'zh-CN', emailVerifiedAt: seconds(nowMs - 30 * DAY), disabledAt: null })), { transaction: t });
     await UserRole.bulkCreate(newUsers.map((u) => ({ userId: u.id, role: 'applicant' as const, provinceCode: null, institutionId: null, scopeKey: '', grantedBy: null })), { transaction: t });
   }
-  const officerOf = (p: string) => demoUsers.get(`officer.${p.toLowerCase()}@demo.yrd`) ?? null;
   const office = demoUsers.get('office@demo.yrd') ?? null;
   const rows = buildProposalRows(drafts, { callId: call.id, topicIds, nowMs, rand, between, nextPartner, officerOf, office, endorserInstitutionId: fudan.id });
   await insertProposalRows(t, rows);
   await audit(t, SYSTEM, { action: 'seed.demo_proposals', entityType: 'call', entityId: call.id, after: { proposals: rows.proposals.length, partners: rows.partnerRows.length, budgetLines: rows.lineRows.length, applicants: newUsers.length } });
   return rows.proposals.length;
+}
+
+/**
+ * A demo call of the programme with the demo topics, the given criteria and pledges (endorsement required, a week
+ * after the deadline; published when it opened); returns it with its topic ids in DEMO_TOPICS order.
+ */
+export async function createDemoCall(
+  t: Transaction,
+  o: {
+    programmeId: number;
+    texts: { titleZh: string; titleEn: string; bodyZh: string; bodyEn: string };
+    status: CallStatus;
+    opensMs: number;
+    deadlineMs: number;
+    reviewDueMs: number;
+    decisionMs: number;
+    k: number;
+    criteria: Array<{ nameZh: string; nameEn: string; weight: number; scaleMax: number }>;
+    pledgesWan: Record<string, number>;
+    provinces: string[];
+    officerOf: (province: string) => number | null;
+  },
+): Promise<{ call: Call; topicIds: number[] }> {
+  const call = await Call.create(
+    {
+      programmeId: o.programmeId,
+      ...o.texts,
+      status: o.status,
+      opensAt: seconds(o.opensMs),
+      deadlineAt: seconds(o.deadlineMs),
+      endorsementRequired: true,
+      endorsementDeadlineAt: seconds(o.deadlineMs + 7 * DAY),
+      reviewDueAt: seconds(o.reviewDueMs),
+      decisionAt: seconds(o.decisionMs),
+      fundingMode: 'virtual',
+      balancingPotFen: 0,
+      reviewersPerProposal: o.k,
+      rulesJson: JSON.stringify(DEMO_RULES),
+      budgetCategoriesJson: JSON.stringify(DEFAULT_BUDGET_CATEGORIES),
+      attachmentKindsJson: JSON.stringify(DEFAULT_ATTACHMENT_KINDS),
+      createdBy: o.officerOf('SH'),
+      publishedAt: seconds(o.opensMs),
+    },
+    { transaction: t },
+  );
+  await CallTopic.bulkCreate(DEMO_TOPICS.map((x, i) => ({ callId: call.id, code: x.code, titleZh: x.titleZh, titleEn: x.titleEn, description: x.keywords.join('、'), sortOrder: i })), { transaction: t });
+  const topicIds = (await CallTopic.findAll({ where: { callId: call.id }, attributes: ['id'], order: [['sortOrder', 'ASC']], raw: true, transaction: t })).map((x) => x.id);
+  await CallCriterion.bulkCreate(o.criteria.map((c, i) => ({ callId: call.id, ...c, sortOrder: i })), { transaction: t });
+  await CallPledge.bulkCreate(
+    o.provinces.filter((p) => o.pledgesWan[p]).map((p) => ({ callId: call.id, provinceCode: p, amountFen: o.pledgesWan[p]! * 10_000 * 100, enteredBy: o.officerOf(p) })),
+    { transaction: t },
+  );
+  return { call, topicIds };
 }
