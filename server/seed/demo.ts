@@ -1,6 +1,7 @@
 /**
  * The demo dataset, seeded on first start (when no province exists): the four provinces, the YRD
- * institutions from data/yrd-institutions.csv (synthetic credit codes), and one demo user per role.
+ * institutions from data/yrd-institutions.csv (synthetic credit codes), one demo user per role, the published call
+ * with its proposals (demo-proposals.ts), the expert pool (experts-seed.ts) and a call in review (demo-review.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { Institution, Province, User, UserRole } from '../people/models.js';
 import { roleScopeKey, syntheticCreditCode, type InstitutionType, type RoleGrant } from '../people/rules.js';
 import { seedDemoProposals } from './demo-proposals.js';
 import { seedDemoExperts } from '../review/experts-seed.js';
+import { seedDemoReview } from './demo-review.js';
 
 export const PROVINCES = [
   { code: 'SH', nameZh: '上海市', nameEn: 'Shanghai', sortOrder: 1 },
@@ -82,6 +84,7 @@ export async function seedDemo(sequelize: Sequelize): Promise<boolean> {
     await audit(t, SYSTEM, { action: 'seed.demo', entityType: 'platform', after: { provinces: PROVINCES.length, institutions: rows.length, users: USERS.length } });
     await seedDemoProposals(t, { passwordHash });
     await seedDemoExperts(t, { passwordHash });
+    await seedDemoReview(sequelize, t, { passwordHash });
   });
   return true;
 }

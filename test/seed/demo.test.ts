@@ -8,6 +8,9 @@ import { DEFAULT_FILTERS, screeningRows } from '../../server/proposals/screening
 import { callScopes, screeningReport } from '../../server/proposals/screening-service.js';
 import { seedDemoProposals } from '../../server/seed/demo-proposals.js';
 import { seedDemo } from '../../server/seed/demo.js';
+import { seedDemoReview } from '../../server/seed/demo-review.js';
+import { Review } from '../../server/review/review-models.js';
+import { describeReviewCall } from './demo-review.js';
 import { withTransaction } from '../../server/platform/db.js';
 import { platform, resetDb } from '../support/platform.js';
 import { signedInAgent } from '../support/agent.js';
@@ -30,7 +33,7 @@ describe('demo dataset: the call and its joint proposals', function () {
   it('creates the programme and one published call asking for endorsement, with topics, criteria (100) and four pledges', async () => {
     const programme = await Programme.findOne({ where: { nameZh: '长三角科技创新共同体联合攻关计划' } });
     expect(programme).to.not.equal(null);
-    const calls = await Call.findAll({ where: { programmeId: programme!.id }, include: ['topics', 'criteria', 'pledges'] });
+    const calls = await Call.findAll({ where: { programmeId: programme!.id, status: 'published' }, include: ['topics', 'criteria', 'pledges'] });
     expect(calls).to.have.length(1);
     const call = calls[0]! as Call & { topics: unknown[]; criteria: Array<{ weight: number }>; pledges: Array<{ provinceCode: string; amountFen: number }> };
     expect(call.status).to.equal('published');
@@ -120,7 +123,13 @@ describe('demo dataset: the call and its joint proposals', function () {
     const { sequelize } = await platform();
     const before = await Proposal.count();
     expect(await seedDemo(sequelize)).to.equal(false);
+    const reviews = await Review.count();
     expect(await withTransaction(sequelize, (t) => seedDemoProposals(t, { passwordHash: 'x' }))).to.equal(0);
+    expect(await withTransaction(sequelize, (t) => seedDemoReview(sequelize, t, { passwordHash: 'x' }))).to.equal(0);
     expect(await Proposal.count()).to.equal(before);
+    expect(await Review.count()).to.equal(reviews);
+    expect(await Call.count({ where: { status: 'in_review' } })).to.equal(1);
   });
+
+  describeReviewCall();
 });
