@@ -135,6 +135,12 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
   return rows.proposals.length;
 }
 
+/** A phase date as an officer would set it: hour:00 Asia/Shanghai (UTC+8, no DST) on the day of `ms`. */
+function shanghaiDayAt(ms: number, hour: number): Date {
+  const SHANGHAI = 8 * 3600_000;
+  return new Date(Math.floor((ms + SHANGHAI) / DAY) * DAY + hour * 3600_000 - SHANGHAI);
+}
+
 /**
  * A demo call of the programme with the demo topics, the given criteria and pledges (endorsement required, a week
  * after the deadline; published when it opened); returns it with its topic ids in DEMO_TOPICS order.
@@ -161,12 +167,12 @@ export async function createDemoCall(
       programmeId: o.programmeId,
       ...o.texts,
       status: o.status,
-      opensAt: seconds(o.opensMs),
-      deadlineAt: seconds(o.deadlineMs),
+      opensAt: shanghaiDayAt(o.opensMs, 9),
+      deadlineAt: shanghaiDayAt(o.deadlineMs, 17),
       endorsementRequired: true,
-      endorsementDeadlineAt: seconds(o.deadlineMs + 7 * DAY),
-      reviewDueAt: seconds(o.reviewDueMs),
-      decisionAt: seconds(o.decisionMs),
+      endorsementDeadlineAt: shanghaiDayAt(o.deadlineMs + 7 * DAY, 17),
+      reviewDueAt: shanghaiDayAt(o.reviewDueMs, 17),
+      decisionAt: shanghaiDayAt(o.decisionMs, 17),
       fundingMode: 'virtual',
       balancingPotFen: 0,
       reviewersPerProposal: o.k,
@@ -174,7 +180,7 @@ export async function createDemoCall(
       budgetCategoriesJson: JSON.stringify(DEFAULT_BUDGET_CATEGORIES),
       attachmentKindsJson: JSON.stringify(DEFAULT_ATTACHMENT_KINDS),
       createdBy: o.officerOf('SH'),
-      publishedAt: seconds(o.opensMs),
+      publishedAt: shanghaiDayAt(o.opensMs, 9),
     },
     { transaction: t },
   );
