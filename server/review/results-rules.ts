@@ -2,7 +2,8 @@
  * The joint ranking of a call's review results, pure (no express/sequelize): from the submitted reviews'
  * weighted scores (0–100), per proposal the number of reviews against k, mean score, mean z-score (each
  * reviewer normalised over their own reviews in the call, scoring.ts), spread, disagreement flag and the
- * recommendation tally; ranked by mean z (default) or mean raw score, ties sharing a rank. Drafts never
+ * recommendation tally; complete proposals (k reviews) first, then by mean z (default) or mean raw score, ties
+ * sharing a rank. Drafts never
  * reach this file: the service passes submitted reviews only.
  */
 import { DISAGREEMENT_THRESHOLD, disagreement, zScores } from './scoring.js';
@@ -56,10 +57,15 @@ export function zByReview(reviews: SubmittedScore[]): Map<number, number> {
   return new Map(reviews.map((r, i) => [r.reviewId, z[i]!]));
 }
 
-/** Compare two rows for the chosen order: key desc, the other key desc, then proposal id; unreviewed last. */
+/**
+ * Compare two rows for the chosen order: proposals with all k reviews before those still short of reviews (a
+ * mean over one review must not outrank a panel's), then key desc, the other key desc, then proposal id;
+ * unreviewed last.
+ */
 function compare(sort: ResultSort) {
   const keys = (r: RankedProposal) => (sort === 'z' ? [r.meanZ, r.meanScore] : [r.meanScore, r.meanZ]);
   return (a: RankedProposal, b: RankedProposal) => {
+    if (a.incomplete !== b.incomplete) return a.incomplete ? 1 : -1;
     const [a1, a2] = keys(a);
     const [b1, b2] = keys(b);
     if (a1 === null || b1 === null) return a1 === b1 ? a.proposalId - b.proposalId : a1 === null ? 1 : -1;
@@ -72,7 +78,7 @@ function compare(sort: ResultSort) {
 /** Both sort keys equal (within float noise): the rows share a rank. */
 function tied(a: RankedProposal, b: RankedProposal): boolean {
   const eq = (x: number | null, y: number | null) => (x === null || y === null ? x === y : Math.abs(x - y) <= EPS);
-  return eq(a.meanZ, b.meanZ) && eq(a.meanScore, b.meanScore);
+  return a.incomplete === b.incomplete && eq(a.meanZ, b.meanZ) && eq(a.meanScore, b.meanScore);
 }
 
 /** Competition ranks ("1, 2, 2, 4") over rows already in order; ties are rows equal on both keys. */

@@ -44,6 +44,7 @@ function reference(ids: number[], reviews: SubmittedScore[], k: number) {
 
 /** a strictly before b in the z order (meanZ desc, then meanScore desc; unreviewed last), beyond float noise. */
 function better(a: RankedProposal, b: RankedProposal): boolean {
+  if (a.incomplete !== b.incomplete) return !a.incomplete;
   if (a.meanZ === null) return false;
   if (b.meanZ === null) return true;
   if (Math.abs(a.meanZ - b.meanZ) > 1e-9) return a.meanZ > b.meanZ;
@@ -91,7 +92,7 @@ describe('review results: joint ranking (pure)', () => {
     );
   });
 
-  it('ranks by mean z (ties broken by mean score), competition-style: rank = 1 + the number of rows strictly better', () => {
+  it('ranks proposals with all k reviews first, then by mean z (ties broken by mean score), competition-style: rank = 1 + the number of rows strictly better', () => {
     fc.assert(
       fc.property(callArb, ({ ids, k, reviews }) => {
         const rows = rankProposals({ proposalIds: ids, reviews, k });
@@ -103,13 +104,18 @@ describe('review results: joint ranking (pure)', () => {
     );
   });
 
-  it('sorting by mean score orders by the raw mean, unreviewed proposals last', () => {
+  it('sorting by mean score orders by the raw mean, complete proposals first, unreviewed proposals last', () => {
     fc.assert(
       fc.property(callArb, ({ ids, k, reviews }) => {
         const rows = rankProposals({ proposalIds: ids, reviews, k, sort: 'score' });
-        const scored = rows.filter((r) => r.meanScore !== null);
-        expect(rows.slice(0, scored.length)).to.deep.equal(scored);
-        for (let i = 1; i < scored.length; i++) expect(scored[i]!.meanScore! <= scored[i - 1]!.meanScore! + 1e-9).to.equal(true);
+        const complete = rows.filter((r) => !r.incomplete);
+        expect(rows.slice(0, complete.length)).to.deep.equal(complete);
+        const rest = rows.slice(complete.length);
+        const scored = rest.filter((r) => r.meanScore !== null);
+        expect(rest.slice(0, scored.length)).to.deep.equal(scored);
+        for (const group of [complete, scored]) {
+          for (let i = 1; i < group.length; i++) expect(group[i]!.meanScore! <= group[i - 1]!.meanScore! + 1e-9).to.equal(true);
+        }
       }),
     );
   });
@@ -129,7 +135,7 @@ describe('review results: joint ranking (pure)', () => {
         }
         for (const x of before) {
           for (const y of before) {
-            if (x.meanZ === null || y.meanZ === null || x.meanZ - y.meanZ <= 1e-6) continue;
+            if (x.incomplete !== y.incomplete || x.meanZ === null || y.meanZ === null || x.meanZ - y.meanZ <= 1e-6) continue;
             expect(at.get(x.proposalId)! < at.get(y.proposalId)!).to.equal(true);
             expect(after.get(x.proposalId)!.at < after.get(y.proposalId)!.at).to.equal(true);
           }
