@@ -7,6 +7,11 @@
 /** Beijing time is UTC+8 all year round. */
 export const SHANGHAI_OFFSET_MS = 8 * 3600_000;
 
+/** The Asia/Shanghai calendar day of an instant as "YYYYMMDD" (receipt numbers, export file names). */
+export function shanghaiDay(d: Date): string {
+  return new Date(d.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10).replace(/-/g, '');
+}
+
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?$/;
 
 /**

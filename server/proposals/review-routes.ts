@@ -10,6 +10,7 @@ import { actorOf, auditContext, type AppContext } from '../platform/context.js';
 import { parseForm, type FieldErrors } from '../platform/forms.js';
 import { pager } from '../platform/mail/routes.js';
 import { guard, officerProvinces } from '../platform/policy.js';
+import { shanghaiDay } from '../platform/time.js';
 import { adminInstitutions, decideEndorsement, endorsementQueue, ENDORSEMENT_PAGE_SIZE, type CommandResult } from './endorsement-service.js';
 import { buildWorkbook, exportBuffer, EXPORT_ROW_LIMIT, EXPORT_TYPES, type ExportFormat } from './exports.js';
 import { endorsementRowView, filterValues, proposalSummary, queryString, screeningRowView, sortLinks } from './office-presenters.js';
@@ -117,8 +118,7 @@ export function proposalOfficeRouter(ctx: AppContext): Router {
     const rows = await screeningRows(sequelize, officerProvinces(actorOf(req)), calls, filtersOf(form.data), { limit: EXPORT_ROW_LIMIT, offset: 0 });
     const body = await exportBuffer(buildWorkbook(rows, calls, res.locals.lang), format);
     await auditScreeningExport(sequelize, auditContext(req), { format, filters: filterValues(filtersOf(form.data)), rows: rows.length });
-    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date()).replace(/-/g, '');
-    res.set({ 'Content-Type': EXPORT_TYPES[format], 'Content-Disposition': `attachment; filename="screening-${day}.${format}"`, 'Cache-Control': 'no-store' });
+    res.set({ 'Content-Type': EXPORT_TYPES[format], 'Content-Disposition': `attachment; filename="screening-${shanghaiDay(new Date())}.${format}"`, 'Cache-Control': 'no-store' });
     res.send(body);
   };
   r.get('/screening/export.xlsx', officePolicy.screening, exportRoute('xlsx'));

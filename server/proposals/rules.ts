@@ -4,6 +4,7 @@
  */
 import type { InstitutionType } from '../people/rules.js';
 import type { EligibilityRules } from '../calls/rules.js';
+import { shanghaiDay } from '../platform/time.js';
 
 export const PROPOSAL_STATUSES = ['draft', 'submitted', 'endorsed', 'eligible', 'ineligible'] as const;
 export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
@@ -134,12 +135,8 @@ export function checklist(
 }
 
 /** A receipt number: YRD-<call>-<yyyymmdd in Asia/Shanghai>-<proposal, 6 digits>-<submission count>. */
-/** Built once: constructing an Intl.DateTimeFormat costs far more than formatting with it. */
-const SHANGHAI_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
-
 export function receiptNumber(callId: number, proposalId: number, submittedAt: Date, nth: number): string {
-  const d = SHANGHAI_DAY.format(submittedAt).replace(/-/g, '');
-  return `YRD-${callId}-${d}-${String(proposalId).padStart(6, '0')}-${nth}`;
+  return `YRD-${callId}-${shanghaiDay(submittedAt)}-${String(proposalId).padStart(6, '0')}-${nth}`;
 }
 
 /** Parse a money amount typed in 元 (up to two decimals, thousands separators allowed) into integer fen. */

@@ -11,6 +11,7 @@ import { Call, CallCriterion, CallPledge, CallTopic, Programme } from '../calls/
 import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, type CallStatus, type EligibilityRules } from '../calls/rules.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { audit, SYSTEM } from '../platform/audit.js';
+import { SHANGHAI_OFFSET_MS } from '../platform/time.js';
 import { Proposal, ProposalPartner } from '../proposals/models.js';
 import { checkEligibility, type ProposalStatus } from '../proposals/rules.js';
 import { DEMO_CALL, DEMO_CRITERIA, DEMO_PLEDGES_WAN, DEMO_PROGRAMME, DEMO_TOPICS, GIVEN, prng, readNsfcProjects, SURNAMES } from './demo-data.js';
@@ -137,8 +138,7 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
 
 /** A phase date as an officer would set it: hour:00 Asia/Shanghai (UTC+8, no DST) on the day of `ms`. */
 function shanghaiDayAt(ms: number, hour: number): Date {
-  const SHANGHAI = 8 * 3600_000;
-  return new Date(Math.floor((ms + SHANGHAI) / DAY) * DAY + hour * 3600_000 - SHANGHAI);
+  return new Date(Math.floor((ms + SHANGHAI_OFFSET_MS) / DAY) * DAY + hour * 3600_000 - SHANGHAI_OFFSET_MS);
 }
 
 /**
