@@ -51,14 +51,15 @@ const MEMO_LIMIT = 20_000;
 const memo = new Map<string, string>();
 const plainValue = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 export function translate(lang: string, key: string, params?: Record<string, unknown>): string {
+  const hasParams = !!params && Object.keys(params).length > 0;
   let k = `${lang}\u0000${key}`;
-  if (params && Object.keys(params).length > 0) {
+  if (hasParams) {
     if (!Object.values(params).every(plainValue)) return tFor(lang)(key, { ...params }) as string;
     k += `\u0000${JSON.stringify(params)}`;
   }
   let s = memo.get(k);
   if (s === undefined) {
-    s = (params && Object.keys(params).length > 0 ? tFor(lang)(key, { ...params }) : tFor(lang)(key)) as string;
+    s = (hasParams ? tFor(lang)(key, { ...params }) : tFor(lang)(key)) as string;
     if (memo.size >= MEMO_LIMIT) memo.clear();
     memo.set(k, s);
   }
