@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Sequelize, Transaction, type Options } from 'sequelize';
 import { ROOT } from '../config.js';
+import { forgetStatements } from './sql.js';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -29,10 +30,19 @@ export function sqlitePath(url: string): string {
 /**
  * Sequelize's SQLite dialect asks `PRAGMA table_info(t)` before every SELECT (to parse dates and booleans),
  * doubling the statements of every read. The answer only changes with the schema, so it is kept per database
- * and forgotten whenever any connection runs DDL (CREATE / ALTER / DROP: migrations, test resets).
+ * and forgotten whenever any connection runs DDL (CREATE / ALTER / DROP: migrations, test resets), as are the
+ * connection's prepared statements (sql.ts).
  */
-function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, cache: Map<string, unknown>): void {
+function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, tableInfo: Map<string, unknown>): void {
   const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
+  const cache = {
+    get: (k: string) => tableInfo.get(k),
+    set: (k: string, v: unknown) => tableInfo.set(k, v),
+    clear: () => {
+      tableInfo.clear();
+      forgetStatements(c);
+    },
+  };
   const all = c.all.bind(c);
   const run = c.run.bind(c);
   const exec = c.exec.bind(c);
@@ -112,6 +122,12 @@ export function createSequelize(s: DbSettings): Sequelize {
       if (!configured.has(c)) {
         configured.add(c);
         cacheTableInfo(c, tableInfo);
+        // Prepared statements (sql.ts) must be finalised before SQLite lets a connection close.
+        const close = c.close.bind(c);
+        c.close = (cb?: () => void) => {
+          forgetStatements(c);
+          close(cb);
+        };
         c.configure('busyTimeout', 10_000);
         await new Promise<void>((resolve, reject) =>
           c.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;', (e) => (e ? reject(e) : resolve())),

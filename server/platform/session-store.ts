@@ -1,10 +1,12 @@
 /**
  * express-session store in the `sessions` table, so several app processes share sign-ins.
- * Reads are one indexed query; `touch` writes at most once per TOUCH_EVERY so browsing does not write.
+ * Reads are one indexed query (plain SQL: it runs on every request); `touch` writes at most once per TOUCH_EVERY
+ * so browsing does not write.
  * A store error reaches express-session as an error (→ 503), never as "no session".
  */
 import session from 'express-session';
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { sqlOf, toDate, type Sql } from './sql.js';
 
 const TOUCH_EVERY_MS = 5 * 60_000;
 
@@ -20,11 +22,13 @@ const unavailable = (cb: (e: unknown) => void) => (e: unknown) => cb(new Session
 type Data = session.SessionData & { passport?: { user?: { id?: number } } };
 
 export class DbSessionStore extends session.Store {
+  private readonly sql: Sql;
   constructor(
     private readonly sequelize: Sequelize,
     private readonly ttlMs: number,
   ) {
     super();
+    this.sql = sqlOf(sequelize);
   }
 
   private expiresFor(s: session.SessionData): Date {
@@ -33,15 +37,13 @@ export class DbSessionStore extends session.Store {
   }
 
   override get(sid: string, cb: (err: unknown, s?: session.SessionData | null) => void): void {
-    this.sequelize
-      .query<{ data: string; expires: Date | string }>('SELECT data, expires FROM sessions WHERE sid = ?', { replacements: [sid], type: QueryTypes.SELECT })
-      .then((rows) => {
-        const row = rows[0];
-        if (!row || new Date(row.expires).getTime() <= Date.now()) return cb(null, null);
-        const data = JSON.parse(row.data) as session.SessionData & { _expires?: number };
-        data._expires = new Date(row.expires).getTime();
-        cb(null, data);
-      }, unavailable(cb));
+    this.sql.one<{ data: string; expires: Date | string }>('SELECT data, expires FROM sessions WHERE sid = ?', [sid]).then((row) => {
+      const expires = row ? toDate(row.expires)?.getTime() : undefined;
+      if (!row || expires === undefined || expires <= Date.now()) return cb(null, null);
+      const data = JSON.parse(row.data) as session.SessionData & { _expires?: number };
+      data._expires = expires;
+      cb(null, data);
+    }, unavailable(cb));
   }
 
   override set(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
@@ -54,18 +56,18 @@ export class DbSessionStore extends session.Store {
       this.sequelize.getDialect() === 'sqlite'
         ? 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires = excluded.expires'
         : 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), data = VALUES(data), expires = VALUES(expires)';
-    this.sequelize.query(sql, { replacements: [sid, userId, data, expires] }).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
+    this.sql.run(sql, [sid, userId, data, expires]).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
   override touch(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
     const newExpiry = this.expiresFor(s);
     const old = (s as { _expires?: number })._expires;
     if (old !== undefined && newExpiry.getTime() - old < TOUCH_EVERY_MS) return cb?.();
-    this.sequelize.query('UPDATE sessions SET expires = ? WHERE sid = ?', { replacements: [newExpiry, sid] }).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
+    this.sql.run('UPDATE sessions SET expires = ? WHERE sid = ?', [newExpiry, sid]).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.sequelize.query('DELETE FROM sessions WHERE sid = ?', { replacements: [sid] }).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
+    this.sql.run('DELETE FROM sessions WHERE sid = ?', [sid]).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
   /** Remove expired rows (run periodically). */

@@ -1,0 +1,237 @@
+/**
+ * Plain SQL on the connections Sequelize holds, for the few hot paths that run on every request or at a
+ * deadline (sessions, the screening list, submitting). Sequelize costs about 0.1 ms of the main thread per
+ * statement before the database sees it (a stack trace, replacement escaping, result parsing, model
+ * instances), and a model read more; a page that needs eight statements pays that eight times.
+ *
+ * - SQLite: statements run on the connection Sequelize uses for plain reads, or inside a transaction on that
+ *   transaction's connection (the shared writer, see db.ts); each connection keeps its prepared statements
+ *   (parsed and planned once), finalised before the connection closes and whenever any DDL runs.
+ * - MySQL/MariaDB: a connection from Sequelize's pool (or the transaction's), with Sequelize's type parsing
+ *   (DATETIME → Date, UTC).
+ *
+ * Parameters are always bound (`?`); an array parameter expands to `?, ?, …` (for IN lists), so no `?` may
+ * appear inside a string literal of the SQL text. Dates are written the way Sequelize writes them. Rows come
+ * back as the driver gives them: SQLite gives DATE columns as text and booleans as 0/1, hence `toDate` /
+ * `toBool`. A unique violation becomes Sequelize's UniqueConstraintError and any other failure its
+ * DatabaseError, so callers (and withTransaction's deadlock retry) see the same errors as from Sequelize.
+ */
+import { DatabaseError, DataTypes, UniqueConstraintError, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
+
+export type Param = string | number | boolean | null | Date | readonly (string | number)[];
+export type Row = Record<string, unknown>;
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted. */
+  changes: number;
+  /** The id of the row an INSERT created (0 otherwise). */
+  lastId: number;
+}
+
+export interface Sql {
+  all<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T[]>;
+  one<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T | undefined>;
+  run(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<RunResult>;
+}
+
+/**
+ * SQLite hands DATE columns back as 'YYYY-MM-DD HH:MM:SS.mmm +00:00'; MySQL as Date, or inside JSON as
+ * 'YYYY-MM-DD HH:MM:SS.ffffff', which is UTC (the connection's time zone).
+ */
+export function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v;
+  // The common case without a regex: a list page reads a few hundred of SQLite's own 'YYYY-MM-DD HH:MM:SS.mmm +00:00'.
+  if (typeof v === 'string' && v.length === 30 && v.endsWith(' +00:00') && v[10] === ' ') return new Date(`${v.slice(0, 10)}T${v.slice(11, 23)}Z`);
+  const text = String(v).replace(' ', 'T').replace(' ', '');
+  const d = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export const toBool = (v: unknown): boolean => v === true || Number(v) === 1;
+
+/**
+ * A model instance from a plain row of its table (`SELECT t.*`): columns mapped to attributes, dates and
+ * booleans read as Sequelize reads them. No query; for reads on hot paths that callers expect as instances.
+ */
+export function instanceFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>): M {
+  const values: Record<string, unknown> = {};
+  for (const [attr, def] of Object.entries(model.getAttributes())) {
+    const v = row[def.field ?? attr];
+    values[attr] = def.type instanceof DataTypes.DATE ? toDate(v) : def.type instanceof DataTypes.BOOLEAN ? (v === null || v === undefined ? v : toBool(v)) : v;
+  }
+  return model.build(values as never, { isNewRecord: false, raw: true });
+}
+
+/** How Sequelize stores a date in SQLite (text that sorts in time order). */
+export function sqliteDate(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', ' +00:00');
+}
+
+/**
+ * Named parameters (`:name`, as Sequelize's replacements) to positional ones, in the order they appear. For SQL
+ * assembled from optional parts, where keeping a positional list in step would be error-prone.
+ */
+export function named(text: string, values: Record<string, Param>): [string, Param[]] {
+  const params: Param[] = [];
+  const out = text.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_m, name: string) => {
+    if (!(name in values)) throw new Error(`sql: no value for :${name}`);
+    params.push(values[name]!);
+    return '?';
+  });
+  return [out, params];
+}
+
+/** The text with every array parameter expanded to one placeholder per element, and the flat values. */
+export function expand(text: string, params: readonly Param[]): { text: string; values: Array<string | number | boolean | null | Date> } {
+  if (!params.some(Array.isArray)) {
+    // The drivers would bind a missing value as NULL without a word.
+    let placeholders = 0;
+    for (let i = text.indexOf('?'); i !== -1; i = text.indexOf('?', i + 1)) placeholders++;
+    if (placeholders !== params.length) throw new Error(`sql: ${params.length} parameters for ${placeholders} placeholders in: ${text}`);
+    return { text, values: params as Array<string | number | boolean | null | Date> };
+  }
+  const values: Array<string | number | boolean | null | Date> = [];
+  let i = 0;
+  const out = text.replace(/\?/g, () => {
+    const p = params[i++];
+    if (p === undefined) throw new Error(`sql: more placeholders than parameters in: ${text}`);
+    if (!Array.isArray(p)) {
+      values.push(p as string | number | boolean | null | Date);
+      return '?';
+    }
+    // `IN ()` is not SQL, and `IN (NULL)` would turn a NOT IN into "unknown": the caller decides what an empty list means.
+    if (p.length === 0) throw new Error(`sql: empty list parameter in: ${text}`);
+    values.push(...(p as Array<string | number>));
+    return p.map(() => '?').join(', ');
+  });
+  if (i !== params.length) throw new Error(`sql: ${params.length} parameters for ${i} placeholders in: ${text}`);
+  return { text: out, values };
+}
+
+function wrapError(e: unknown): Error {
+  const err = e as Error & { code?: string; errno?: number };
+  const unique = (err.code === 'SQLITE_CONSTRAINT' && /UNIQUE/.test(err.message)) || err.errno === 1062 || err.code === 'ER_DUP_ENTRY';
+  if (unique) return new UniqueConstraintError({ parent: err, message: err.message } as ConstructorParameters<typeof UniqueConstraintError>[0]);
+  return new DatabaseError(err as ConstructorParameters<typeof DatabaseError>[0]);
+}
+
+// ---- SQLite ---------------------------------------------------------------------------------------------
+
+interface SqliteStatement {
+  all(values: unknown[], cb: (e: Error | null, rows: Row[]) => void): unknown;
+  run(values: unknown[], cb: (this: { changes: number; lastID: number }, e: Error | null) => void): unknown;
+  finalize(cb?: () => void): unknown;
+}
+interface SqliteConnection {
+  prepare(text: string, cb: (e: Error | null) => void): SqliteStatement;
+}
+
+const MAX_STATEMENTS = 200;
+const statements = new WeakMap<object, Map<string, SqliteStatement>>();
+
+/** Finalise a connection's prepared statements (before it closes, and after DDL: their plans may be stale). */
+export function forgetStatements(connection: object): void {
+  const cache = statements.get(connection);
+  if (!cache) return;
+  statements.delete(connection);
+  for (const s of cache.values()) s.finalize();
+}
+
+function prepared(c: SqliteConnection, text: string): Promise<SqliteStatement> {
+  let cache = statements.get(c);
+  if (!cache) statements.set(c, (cache = new Map()));
+  const hit = cache.get(text);
+  if (hit) return Promise.resolve(hit);
+  return new Promise((resolve, reject) => {
+    const s = c.prepare(text, (e) => {
+      if (e) return reject(e);
+      // The oldest statement goes when the cache is full (texts vary only with filters and IN-list lengths).
+      if (cache.size >= MAX_STATEMENTS) {
+        const oldest = cache.keys().next().value as string;
+        cache.get(oldest)!.finalize();
+        cache.delete(oldest);
+      }
+      cache.set(text, s);
+      resolve(s);
+    });
+  });
+}
+
+const sqliteValue = (v: unknown) => (v instanceof Date ? sqliteDate(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v);
+
+function sqliteSql(sequelize: Sequelize): Sql {
+  const cm = sequelize.connectionManager as unknown as { getConnection(o: object): Promise<SqliteConnection> };
+  const connectionFor = (t?: Transaction | null) => (t ? Promise.resolve((t as unknown as { connection: SqliteConnection }).connection) : cm.getConnection({}));
+  return {
+    async all<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
+      const q = expand(text, params);
+      try {
+        const s = await prepared(await connectionFor(t), q.text);
+        return await new Promise<T[]>((resolve, reject) => s.all(q.values.map(sqliteValue), (e, rows) => (e ? reject(e) : resolve(rows as T[]))));
+      } catch (e) {
+        throw wrapError(e);
+      }
+    },
+    async one<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
+      return (await this.all<T>(text, params, t))[0];
+    },
+    async run(text: string, params: readonly Param[] = [], t?: Transaction | null) {
+      const q = expand(text, params);
+      try {
+        const s = await prepared(await connectionFor(t), q.text);
+        return await new Promise<RunResult>((resolve, reject) =>
+          s.run(q.values.map(sqliteValue), function (e) {
+            if (e) reject(e);
+            else resolve({ changes: this.changes, lastId: this.lastID });
+          }),
+        );
+      } catch (e) {
+        throw wrapError(e);
+      }
+    },
+  };
+}
+
+// ---- MySQL / MariaDB ------------------------------------------------------------------------------------
+
+interface MysqlConnection {
+  query(o: { sql: string; values: unknown[] }, cb: (e: Error | null, result: unknown) => void): unknown;
+}
+
+function mysqlSql(sequelize: Sequelize): Sql {
+  const cm = sequelize.connectionManager as unknown as { getConnection(o: object): Promise<MysqlConnection>; releaseConnection(c: MysqlConnection): void };
+  const exec = async (text: string, params: readonly Param[], t?: Transaction | null): Promise<unknown> => {
+    const q = expand(text, params);
+    const own = t ? null : await cm.getConnection({ type: 'SELECT' });
+    const c = own ?? (t as unknown as { connection: MysqlConnection }).connection;
+    try {
+      return await new Promise((resolve, reject) => c.query({ sql: q.text, values: q.values }, (e, r) => (e ? reject(e) : resolve(r))));
+    } catch (e) {
+      throw wrapError(e);
+    } finally {
+      if (own) cm.releaseConnection(own);
+    }
+  };
+  return {
+    async all<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
+      return (await exec(text, params, t)) as T[];
+    },
+    async one<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
+      return ((await exec(text, params, t)) as T[])[0];
+    },
+    async run(text: string, params: readonly Param[] = [], t?: Transaction | null) {
+      const r = (await exec(text, params, t)) as { affectedRows: number; insertId: number };
+      return { changes: r.affectedRows, lastId: Number(r.insertId) };
+    },
+  };
+}
+
+const instances = new WeakMap<Sequelize, Sql>();
+
+/** The plain-SQL runner of this database (one per Sequelize instance). */
+export function sqlOf(sequelize: Sequelize): Sql {
+  let s = instances.get(sequelize);
+  if (!s) instances.set(sequelize, (s = sequelize.getDialect() === 'sqlite' ? sqliteSql(sequelize) : mysqlSql(sequelize)));
+  return s;
+}

@@ -1,0 +1,119 @@
+/**
+ * The plain-SQL runner (platform/sql.ts) on the test database's dialect: values round-trip as Sequelize writes
+ * and reads them, IN lists expand, a unique violation is Sequelize's UniqueConstraintError (so callers' handling
+ * is unchanged), statements inside a transaction see its writes and roll back with it, and prepared statements
+ * never outlive a schema change.
+ */
+import { expect } from 'chai';
+import { DataTypes, Model, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { createSequelize, withTransaction } from '../../server/platform/db.js';
+import { expand, named, sqlOf, toBool, toDate } from '../../server/platform/sql.js';
+import { scratchDatabase, type ScratchDatabase } from './scratch-db.js';
+
+class Item extends Model {
+  declare id: number;
+  declare code: string;
+  declare seenAt: Date | null;
+  declare done: boolean;
+}
+
+describe('platform: plain SQL on the hot paths', function () {
+  let db: ScratchDatabase;
+  let sequelize: Sequelize;
+
+  before(async function () {
+    db = await scratchDatabase('plain-sql');
+    sequelize = createSequelize({ databaseUrl: db.url });
+    Item.init(
+      { id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true }, code: { type: DataTypes.STRING(40), unique: true }, seenAt: DataTypes.DATE(3), done: DataTypes.BOOLEAN },
+      { sequelize, tableName: 'sql_items', underscored: true },
+    );
+    await Item.sync({ force: true });
+  });
+  after(async () => {
+    await sequelize?.close();
+    await db?.drop();
+  });
+  beforeEach(() => Item.destroy({ where: {} }));
+
+  it('reads what Sequelize wrote and Sequelize reads what it wrote: dates to the millisecond, booleans, ids', async () => {
+    const at = new Date('2026-11-24T09:30:15.123Z');
+    await Item.create({ code: 'a', seenAt: at, done: true });
+    const sql = sqlOf(sequelize);
+    const row = await sql.one<{ code: string; seen_at: unknown; done: unknown }>('SELECT code, seen_at, done FROM sql_items WHERE code = ?', ['a']);
+    expect(toDate(row!.seen_at)!.toISOString()).to.equal(at.toISOString());
+    expect(toBool(row!.done)).to.equal(true);
+
+    const later = new Date('2027-01-02T03:04:05.006Z');
+    const ins = await sql.run('INSERT INTO sql_items (code, seen_at, done, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', ['b', later, false, later, later]);
+    expect(ins.changes).to.equal(1);
+    const b = await Item.findByPk(ins.lastId);
+    expect(b!.code).to.equal('b');
+    expect(b!.seenAt!.toISOString()).to.equal(later.toISOString());
+    expect(b!.done).to.equal(false);
+    // Dates compare in time order in SQL, as Sequelize's own queries rely on.
+    const after = await sql.all<{ code: string }>('SELECT code FROM sql_items WHERE seen_at > ? ORDER BY code', [new Date('2026-12-01T00:00:00Z')]);
+    expect(after.map((r) => r.code)).to.deep.equal(['b']);
+  });
+
+  it('expands list parameters, maps named ones in order, and refuses an empty list or a miscount', async () => {
+    for (const code of ['x', 'y', 'z']) await Item.create({ code, done: false });
+    const sql = sqlOf(sequelize);
+    const rows = await sql.all<{ code: string }>('SELECT code FROM sql_items WHERE code IN (?) AND done = ? ORDER BY code', [['x', 'z', 'q'], false]);
+    expect(rows.map((r) => r.code)).to.deep.equal(['x', 'z']);
+    expect(named('a = :a AND b IN (:b) OR a = :a', { a: 1, b: [2, 3] })).to.deep.equal(['a = ? AND b IN (?) OR a = ?', [1, [2, 3], 1]]);
+    expect(() => expand('code IN (?)', [[]])).to.throw(/empty list/);
+    expect(() => expand('a = ? AND b = ?', [1])).to.throw(/placeholders/);
+    expect(() => named('a = :a', {})).to.throw(/:a/);
+  });
+
+  it('reports a duplicate key as UniqueConstraintError, and other failures as Sequelize errors', async () => {
+    const sql = sqlOf(sequelize);
+    const now = new Date();
+    await sql.run('INSERT INTO sql_items (code, created_at, updated_at) VALUES (?, ?, ?)', ['dup', now, now]);
+    const e = await sql.run('INSERT INTO sql_items (code, created_at, updated_at) VALUES (?, ?, ?)', ['dup', now, now]).catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(UniqueConstraintError);
+    const bad = await sql.all('SELECT nope FROM sql_items').catch((x: unknown) => x);
+    expect(bad).to.be.instanceOf(Error).and.have.property('name').that.matches(/^Sequelize/);
+  });
+
+  it('runs inside a transaction: its reads see its writes, and a rollback takes them back', async () => {
+    const sql = sqlOf(sequelize);
+    const now = new Date();
+    await withTransaction(sequelize, async (t) => {
+      await sql.run('INSERT INTO sql_items (code, created_at, updated_at) VALUES (?, ?, ?)', ['kept', now, now], t);
+      expect((await sql.one<{ n: number }>('SELECT COUNT(*) AS n FROM sql_items WHERE code = ?', ['kept'], t))!.n).to.equal(1);
+    });
+    const failed = await withTransaction(sequelize, async (t) => {
+      await sql.run('INSERT INTO sql_items (code, created_at, updated_at) VALUES (?, ?, ?)', ['lost', now, now], t);
+      await Item.create({ code: 'lost-too' }, { transaction: t });
+      throw new Error('stop');
+    }).catch((x: unknown) => x);
+    expect(failed).to.have.property('message', 'stop');
+    const codes = (await sql.all<{ code: string }>('SELECT code FROM sql_items ORDER BY code')).map((r) => r.code);
+    expect(codes).to.deep.equal(['kept']);
+  });
+
+  it('answers from the new schema after a column is added (prepared statements are not kept across DDL)', async () => {
+    const sql = sqlOf(sequelize);
+    await Item.create({ code: 'p' });
+    const text = 'SELECT * FROM sql_items WHERE code = ?';
+    expect(Object.keys((await sql.one<Record<string, unknown>>(text, ['p']))!)).to.not.include('extra');
+    await sequelize.query('ALTER TABLE sql_items ADD COLUMN extra INTEGER');
+    try {
+      expect(Object.keys((await sql.one<Record<string, unknown>>(text, ['p']))!)).to.include('extra');
+    } finally {
+      await sequelize.query('ALTER TABLE sql_items DROP COLUMN extra');
+    }
+  });
+
+  it('toDate reads SQLite text, MySQL JSON text (UTC) and Date alike', () => {
+    const iso = '2026-11-24T01:02:03.004Z';
+    expect(toDate('2026-11-24 01:02:03.004 +00:00')!.toISOString()).to.equal(iso);
+    expect(toDate('2026-11-24 09:02:03.004 +08:00')!.toISOString()).to.equal(iso);
+    expect(toDate('2026-11-24 01:02:03.004000')!.toISOString()).to.equal(iso);
+    expect(toDate(new Date(iso))!.toISOString()).to.equal(iso);
+    expect(toDate(null)).to.equal(null);
+    expect(toDate('not a date')).to.equal(null);
+  });
+});
