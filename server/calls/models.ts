@@ -1,5 +1,6 @@
 /** Sequelize models of programmes and calls. JSON columns are parsed by the accessors in calls/service code. */
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
+import { onModelChange } from '../platform/read-cache.js';
 import type { CallStatus, FundingMode } from './rules.js';
 
 export class Programme extends Model<InferAttributes<Programme>, InferCreationAttributes<Programme>> {
@@ -85,6 +86,15 @@ export const fen = (field: string) => ({
   },
 });
 
+const callChangeListeners = new Set<() => void>();
+/** Be told when calls or their topics change through the models (for caches of call data, see read-cache.ts). */
+export function onCallsChanged(fn: () => void): void {
+  callChangeListeners.add(fn);
+}
+const callsChanged = () => {
+  for (const fn of callChangeListeners) fn();
+};
+
 export function initCallModels(sequelize: Sequelize): void {
   const o = { sequelize, underscored: true };
   Programme.init(
@@ -120,6 +130,7 @@ export function initCallModels(sequelize: Sequelize): void {
     },
     { ...o, tableName: 'calls' },
   );
+  onModelChange(Call, callsChanged);
   CallTopic.init(
     {
       id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
@@ -132,6 +143,7 @@ export function initCallModels(sequelize: Sequelize): void {
     },
     { ...o, tableName: 'call_topics', timestamps: false },
   );
+  onModelChange(CallTopic, callsChanged);
   CallCriterion.init(
     {
       id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },

@@ -6,6 +6,7 @@
 import { Op, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
 import { audit, AuditEvent, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
+import { instanceFromRow, sqlOf, type Param } from '../platform/sql.js';
 import type { FieldErrors } from '../platform/forms.js';
 import { officerProvinces, type Actor } from '../platform/policy.js';
 import { Institution, Province, User } from '../people/models.js';
@@ -71,27 +72,25 @@ export async function activeSanctionsFor(parties: PartyIds, at: Date, transactio
   const userIds = [...new Set(parties.userIds ?? [])].filter((n) => Number.isInteger(n));
   const institutionIds = [...new Set(parties.institutionIds ?? [])].filter((n) => Number.isInteger(n));
   const codes = new Set([...(parties.creditCodes ?? [])].map((c) => c.trim().toUpperCase()).filter(Boolean));
+  // Plain SQL (platform/sql.ts): every checklist, and every submit at a deadline, asks.
+  const sql = sqlOf(IntegritySanction.sequelize!);
   if (institutionIds.length) {
-    const rows = await Institution.findAll({ where: { id: { [Op.in]: institutionIds } }, attributes: ['creditCode'], raw: true, transaction });
-    for (const r of rows) codes.add(r.creditCode.toUpperCase());
+    const rows = await sql.all<{ credit_code: string }>('SELECT credit_code FROM institutions WHERE id IN (?)', [institutionIds], transaction);
+    for (const r of rows) codes.add(r.credit_code.toUpperCase());
   }
-  const who: WhereOptions[] = [];
-  if (userIds.length) who.push({ subjectType: 'person', subjectUserId: { [Op.in]: userIds } });
-  if (codes.size) who.push({ subjectType: 'institution', subjectCreditCode: { [Op.in]: [...codes] } });
-  if (institutionIds.length) who.push({ subjectType: 'institution', subjectInstitutionId: { [Op.in]: institutionIds } });
+  const who: string[] = [];
+  const params: Param[] = [];
+  if (userIds.length) (who.push("(subject_type = 'person' AND subject_user_id IN (?))"), params.push(userIds));
+  if (codes.size) (who.push("(subject_type = 'institution' AND subject_credit_code IN (?))"), params.push([...codes]));
+  if (institutionIds.length) (who.push("(subject_type = 'institution' AND subject_institution_id IN (?))"), params.push(institutionIds));
   if (!who.length) return [];
-  const rows = await IntegritySanction.findAll({
-    where: {
-      [Op.and]: [
-        { [Op.or]: who },
-        { startsAt: { [Op.lte]: at } },
-        { [Op.or]: [{ endsAt: null }, { endsAt: { [Op.gt]: at } }] },
-        { [Op.or]: [{ liftedAt: null }, { liftedAt: { [Op.gt]: at } }] },
-      ],
-    },
-    order: [['startsAt', 'ASC'], ['id', 'ASC']],
+  const raw = await sql.all<Record<string, unknown>>(
+    `SELECT * FROM integrity_sanctions WHERE (${who.join(' OR ')}) AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND (lifted_at IS NULL OR lifted_at > ?)
+     ORDER BY starts_at ASC, id ASC`,
+    [...params, at, at, at],
     transaction,
-  });
+  );
+  const rows = raw.map((r) => instanceFromRow(IntegritySanction, r));
   // The same decision in plain code (the SQL only narrows the rows): start inclusive, end exclusive.
   return sanctionsAgainst(rows, { userIds, institutionIds, creditCodes: codes }, at).map(toActive);
 }

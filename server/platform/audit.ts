@@ -4,6 +4,7 @@
  * Admins browse it through audit-routes.ts.
  */
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize, type Transaction } from 'sequelize';
+import { sqlOf } from './sql.js';
 
 export class AuditEvent extends Model<InferAttributes<AuditEvent>, InferCreationAttributes<AuditEvent>> {
   declare id: CreationOptional<number>;
@@ -59,17 +60,10 @@ export async function audit(
   ctx: AuditContext,
   e: { action: string; entityType: string; entityId?: string | number | null; before?: unknown; after?: unknown },
 ): Promise<void> {
-  await AuditEvent.create(
-    {
-      actorId: ctx.actorId,
-      action: e.action,
-      entityType: e.entityType,
-      entityId: e.entityId === undefined || e.entityId === null ? null : String(e.entityId),
-      beforeJson: snapshot(e.before),
-      afterJson: snapshot(e.after),
-      ip: ctx.ip,
-      requestId: ctx.requestId,
-    },
-    { transaction: t },
+  // Plain SQL (sql.ts): every command of the app writes one, in its transaction.
+  await sqlOf(AuditEvent.sequelize!).run(
+    'INSERT INTO audit_events (actor_id, action, entity_type, entity_id, before_json, after_json, ip, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [ctx.actorId, e.action, e.entityType, e.entityId === undefined || e.entityId === null ? null : String(e.entityId), snapshot(e.before), snapshot(e.after), ctx.ip, ctx.requestId, new Date()],
+    t,
   );
 }

@@ -11,32 +11,32 @@ import { DEFAULT_LANG, tFor } from './i18n.js';
 
 export const TIME_ZONE = 'Asia/Shanghai';
 
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-/** Formatted instants, remembered (Intl formatting costs ~10 µs; a list page shows the same dates on every view). */
-const formatted = new Map<string, string>();
+/** Per language and style: the formatter, and the instants it formatted (by epoch ms). */
+const dateFormats = new Map<string, { format: Intl.DateTimeFormat; seen: Map<number, string> }>();
+/** Formatted instants are remembered (Intl formatting costs ~10 µs; a list page shows the same dates on every view). */
 export function formatDateTime(d: Date | string | null | undefined, lang: string, withTime = true): string {
   if (!d) return '';
   const date = d instanceof Date ? d : new Date(d);
   const ms = date.getTime();
   if (Number.isNaN(ms)) return '';
-  const key = `${lang}|${withTime}`;
-  const memoKey = `${key}|${ms}`;
-  const known = formatted.get(memoKey);
-  if (known !== undefined) return known;
+  const key = withTime ? lang : `${lang}|date`;
   let f = dateFormats.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
+    const format = new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
       timeZone: TIME_ZONE,
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
       ...(withTime ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : {}),
     });
-    dateFormats.set(key, f);
+    dateFormats.set(key, (f = { format, seen: new Map() }));
   }
-  const s = f.format(date);
-  if (formatted.size >= MEMO_LIMIT) formatted.clear();
-  formatted.set(memoKey, s);
+  let s = f.seen.get(ms);
+  if (s === undefined) {
+    s = f.format.format(date);
+    if (f.seen.size >= MEMO_LIMIT) f.seen.clear();
+    f.seen.set(ms, s);
+  }
   return s;
 }
 
@@ -73,8 +73,10 @@ function langOf(options: HelperOptions): string {
 export const helpers = {
   /** {{t "ns:key" name=value}} — the translation in the page's language. */
   t(key: unknown, options: HelperOptions) {
+    const hash = options?.hash as Record<string, unknown> | undefined;
+    if (!hash || Object.keys(hash).length === 0) return translate(langOf(options), String(key));
     // `params=obj` passes a whole object of values (flash messages carry theirs); other hash entries add to it.
-    const { params, ...rest } = (options?.hash ?? {}) as { params?: Record<string, unknown> };
+    const { params, ...rest } = hash as { params?: Record<string, unknown> };
     return translate(langOf(options), String(key), params && typeof params === 'object' ? { ...params, ...rest } : rest);
   },
   /** {{tk kindKey "people:types"}} — translate a value under a key prefix (enum labels). */

@@ -3,12 +3,10 @@
  * submission snapshot. Used by the editor, the sign-off and screening pages, exports and submission.
  */
 import { createHash } from 'node:crypto';
-import { Op, type Transaction } from 'sequelize';
-import { Institution } from '../people/models.js';
-import { Call } from '../calls/models.js';
+import type { Transaction } from 'sequelize';
 import type { InstitutionType } from '../people/rules.js';
-import { ReviewAssignment } from '../review/review-models.js';
-import { Attachment, BudgetLine, Proposal, ProposalPartner, ReviewerExclusion } from './models.js';
+import { instanceFromRow, sqlOf, toBool, toDate } from '../platform/sql.js';
+import { Proposal } from './models.js';
 import type { ProposalAccessFacts } from './policy.js';
 import type { PartnerFacts } from './rules.js';
 
@@ -38,46 +36,54 @@ export interface ProposalBundle {
   reviewerUserIds?: number[];
 }
 
+/**
+ * The bundle in plain SQL (platform/sql.ts): the proposal with its call's endorsement flag, then the partners
+ * (with their institutions), lines, attachments, exclusions and accepted reviewers side by side. Every editor
+ * page, every submit and every receipt reads it, so its six statements are prepared once.
+ */
 export async function loadBundle(proposalId: number, transaction?: Transaction): Promise<ProposalBundle | null> {
-  const proposal = await Proposal.findByPk(proposalId, { transaction });
-  if (!proposal) return null;
-  const [call, partners, lines, attachments, exclusions, reviewers] = await Promise.all([
-    Call.findByPk(proposal.callId, { attributes: ['endorsementRequired'], raw: true, transaction }),
-    ProposalPartner.findAll({ where: { proposalId }, order: [['isLead', 'DESC'], ['sortOrder', 'ASC'], ['id', 'ASC']], transaction }),
-    BudgetLine.findAll({ where: { proposalId }, order: [['partnerId', 'ASC'], ['year', 'ASC'], ['category', 'ASC']], transaction }),
-    Attachment.findAll({ where: { proposalId }, order: [['id', 'ASC']], transaction }),
-    ReviewerExclusion.findAll({ where: { proposalId }, order: [['id', 'ASC']], transaction }),
-    ReviewAssignment.findAll({ where: { proposalId, status: 'accepted' }, attributes: ['expertUserId'], raw: true, transaction }),
+  const sql = sqlOf(Proposal.sequelize!);
+  const row = await sql.one<Record<string, unknown>>('SELECT p.*, c.endorsement_required AS call_endorsement_required FROM proposals p JOIN calls c ON c.id = p.call_id WHERE p.id = ?', [proposalId], transaction);
+  if (!row) return null;
+  type PartnerSql = { id: number; institution_id: number; province_code: string; is_lead: unknown; role: string | null; contact_user_id: number | null; self_funded_fen: number | string; confirmed_at: unknown; name_zh: string | null; name_en: string | null; type: string | null };
+  type LineSql = { id: number; partner_id: number; year: number; category: string; amount_fen: number | string };
+  type AttachmentSql = { id: number; kind: string; original_name: string; size_bytes: number | string; mime: string; sha256: string; created_at: unknown };
+  type ExclusionSql = { id: number; expert_name: string; expert_institution: string | null; reason: string };
+  const [partners, lines, attachments, exclusions, reviewers] = await Promise.all([
+    sql.all<PartnerSql>(
+      `SELECT pp.id, pp.institution_id, pp.province_code, pp.is_lead, pp.role, pp.contact_user_id, pp.self_funded_fen, pp.confirmed_at, i.name_zh, i.name_en, i.type
+       FROM proposal_partners pp LEFT JOIN institutions i ON i.id = pp.institution_id WHERE pp.proposal_id = ? ORDER BY pp.is_lead DESC, pp.sort_order ASC, pp.id ASC`,
+      [proposalId],
+      transaction,
+    ),
+    sql.all<LineSql>('SELECT id, partner_id, year, category, amount_fen FROM budget_lines WHERE proposal_id = ? ORDER BY partner_id ASC, year ASC, category ASC', [proposalId], transaction),
+    sql.all<AttachmentSql>('SELECT id, kind, original_name, size_bytes, mime, sha256, created_at FROM attachments WHERE proposal_id = ? ORDER BY id ASC', [proposalId], transaction),
+    sql.all<ExclusionSql>('SELECT id, expert_name, expert_institution, reason FROM reviewer_exclusions WHERE proposal_id = ? ORDER BY id ASC', [proposalId], transaction),
+    sql.all<{ expert_user_id: number }>("SELECT expert_user_id FROM review_assignments WHERE proposal_id = ? AND status = 'accepted'", [proposalId], transaction),
   ]);
-  const institutions = new Map(
-    (await Institution.findAll({ where: { id: { [Op.in]: partners.map((p) => p.institutionId) } }, raw: true, transaction })).map((i) => [i.id, i]),
-  );
   const requested = new Map<number, number>();
-  for (const l of lines) requested.set(l.partnerId, (requested.get(l.partnerId) ?? 0) + l.amountFen);
+  for (const l of lines) requested.set(l.partner_id, (requested.get(l.partner_id) ?? 0) + Number(l.amount_fen));
   return {
-    proposal,
-    endorsementRequired: !!call?.endorsementRequired,
-    partners: partners.map((p) => {
-      const inst = institutions.get(p.institutionId);
-      return {
-        id: p.id,
-        institutionId: p.institutionId,
-        institutionName: inst?.nameZh ?? '',
-        institutionNameEn: inst?.nameEn ?? null,
-        institutionType: (inst?.type ?? 'other') as InstitutionType,
-        provinceCode: p.provinceCode,
-        isLead: !!p.isLead,
-        role: p.role,
-        contactUserId: p.contactUserId,
-        selfFundedFen: p.selfFundedFen,
-        confirmedAt: p.confirmedAt ?? null,
-        requestedFen: requested.get(p.id) ?? 0,
-      };
-    }),
-    lines: lines.map((l) => ({ id: l.id, partnerId: l.partnerId, year: l.year, category: l.category, amountFen: l.amountFen })),
-    attachments: attachments.map((a) => ({ id: a.id, kind: a.kind, originalName: a.originalName, sizeBytes: a.sizeBytes, mime: a.mime, sha256: a.sha256, createdAt: a.createdAt })),
-    exclusions: exclusions.map((e) => ({ id: e.id, expertName: e.expertName, expertInstitution: e.expertInstitution, reason: e.reason })),
-    reviewerUserIds: reviewers.map((r) => r.expertUserId),
+    proposal: instanceFromRow(Proposal, row),
+    endorsementRequired: toBool(row.call_endorsement_required),
+    partners: partners.map((p) => ({
+      id: p.id,
+      institutionId: p.institution_id,
+      institutionName: p.name_zh ?? '',
+      institutionNameEn: p.name_en ?? null,
+      institutionType: (p.type ?? 'other') as InstitutionType,
+      provinceCode: p.province_code,
+      isLead: toBool(p.is_lead),
+      role: p.role,
+      contactUserId: p.contact_user_id,
+      selfFundedFen: Number(p.self_funded_fen),
+      confirmedAt: toDate(p.confirmed_at),
+      requestedFen: requested.get(p.id) ?? 0,
+    })),
+    lines: lines.map((l) => ({ id: l.id, partnerId: l.partner_id, year: l.year, category: l.category, amountFen: Number(l.amount_fen) })),
+    attachments: attachments.map((a) => ({ id: a.id, kind: a.kind, originalName: a.original_name, sizeBytes: Number(a.size_bytes), mime: a.mime, sha256: a.sha256, createdAt: toDate(a.created_at)! })),
+    exclusions: exclusions.map((e) => ({ id: e.id, expertName: e.expert_name, expertInstitution: e.expert_institution, reason: e.reason })),
+    reviewerUserIds: reviewers.map((r) => r.expert_user_id),
   };
 }
 

@@ -15,7 +15,7 @@ import { Proposal } from './models.js';
 import { accessFactsOf } from './office-policy.js';
 import { relationsTo } from './policy.js';
 import type { ProposalStatus } from './rules.js';
-import { toDate } from './screening-query.js';
+import { toDate } from '../platform/sql.js';
 import { endorsementProblem, type EndorsementAction } from './screening-rules.js';
 
 export const ENDORSEMENT_PAGE_SIZE = 50;

@@ -12,28 +12,44 @@ import type { ScreeningReport } from './screening-service.js';
 
 const pick = (lang: string, zh: string, en: string | null | undefined) => (lang === 'en' && en ? en : zh);
 
+/** Labels of one kind (provinces, statuses, rules) in one language, by code: a page asks the same few hundreds of times. */
+const labelTables = new Map<string, Map<string, string>>();
+function labelsOf(lang: string, prefix: string): Map<string, string> {
+  const id = `${lang}|${prefix}`;
+  let table = labelTables.get(id);
+  if (!table) labelTables.set(id, (table = new Map()));
+  return table;
+}
+function label(table: Map<string, string>, lang: string, prefix: string, code: string): string {
+  let s = table.get(code);
+  if (s === undefined) table.set(code, (s = translate(lang, `${prefix}.${code}`)));
+  return s;
+}
+
 /**
  * One row of the screening list with every label already in the page's language (the row template only
- * prints strings: 50 rows × a dozen helper calls was a large part of the page's cost). `translate` is memoised.
+ * prints strings: 50 rows × a dozen helper calls was a large part of the page's cost).
  */
 export function screeningRowView(r: ScreeningRow, calls: Map<number, CallScope>, lang: string) {
   const call = calls.get(r.callId);
-  const tr = (key: string) => translate(lang, key);
+  const province = (code: string) => label(labelsOf(lang, 'common:provinces'), lang, 'common:provinces', code);
+  const ruleNames = labelsOf(lang, 'screening:ruleNames');
+  const passes = r.failed.length === 0;
   return {
     id: r.id,
     receiptNo: r.receiptNo,
     title: r.title,
     callTitle: call ? pick(lang, call.titleZh, call.titleEn) : '',
     lead: pick(lang, r.leadName, r.leadNameEn),
-    leadProvince: r.leadProvince ? tr(`common:provinces.${r.leadProvince}`) : '',
-    provinces: r.provinces.map((code) => tr(`common:provinces.${code}`)),
+    leadProvince: r.leadProvince ? province(r.leadProvince) : '',
+    provinces: r.provinces.map(province),
     total: formatYuan(r.totalFen),
     status: r.status,
-    statusLabel: tr(`screening:status.${r.status}`),
+    statusLabel: label(labelsOf(lang, 'screening:status'), lang, 'screening:status', r.status),
     submittedAt: formatDateTime(r.submittedAt, lang),
-    passes: r.failed.length === 0,
-    eligibilityLabel: tr(r.failed.length === 0 ? 'screening:eligibility.passes' : 'screening:eligibility.fails'),
-    failed: r.failed.map((rule) => tr(`screening:ruleNames.${rule}`)),
+    passes,
+    eligibilityLabel: label(labelsOf(lang, 'screening:eligibility'), lang, 'screening:eligibility', passes ? 'passes' : 'fails'),
+    failed: r.failed.map((rule) => label(ruleNames, lang, 'screening:ruleNames', rule)),
   };
 }
 
@@ -52,10 +68,9 @@ export function filterValues(f: ScreeningFilters): Record<string, string> {
 }
 
 export function queryString(values: Record<string, string>, extra: Record<string, string> = {}): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries({ ...values, ...extra })) if (v) q.set(k, v);
-  const s = q.toString();
-  return s ? `?${s}` : '';
+  let s = '';
+  for (const [k, v] of Object.entries({ ...values, ...extra })) if (v) s += `${s ? '&' : '?'}${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
+  return s;
 }
 
 /** Column headers that sort: the link flips the direction of the current sort column. */

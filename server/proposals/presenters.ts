@@ -8,6 +8,7 @@ import Handlebars from 'handlebars';
 import { ROOT } from '../config.js';
 import type { AttachmentKind, BudgetCategory } from '../calls/rules.js';
 import type { FieldErrors } from '../platform/forms.js';
+import { translate } from '../platform/views.js';
 import { tFor } from '../platform/i18n.js';
 import type { ProposalBundle } from './bundle.js';
 import { EDITOR_STEPS, formatYuan, type BudgetTotals, type ChecklistItem, type EditorStep } from './rules.js';
@@ -44,7 +45,8 @@ export function stepHref(proposalId: number, step: EditorStep): string {
 
 /** One checklist item as a sentence in the page's language. */
 export function checklistMessage(lang: string, call: CallSettings, item: ChecklistItem): string {
-  const t = tFor(lang);
+  // The memoised translate (views.ts): every editor page and receipt shows the whole checklist.
+  const t = (key: string, params?: Record<string, string | number>) => translate(lang, key, params);
   const params: Record<string, string | number> = { ...(item.params ?? {}) };
   if (item.key === 'attachment') params.kind = kindName(lang, call.kinds, String(params.kind));
   if (item.key === 'rule.maxTotalRequest' || item.key === 'rule.maxPerPartner') {

@@ -3,37 +3,43 @@
  * eligibility report of one proposal, and the officer's eligible / ineligible decision — one transaction with a
  * guarded status update, an audit event and the PI's mail.
  */
-import { Op, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { Call } from '../calls/models.js';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { Call, onCallsChanged } from '../calls/models.js';
 import type { CallStatus } from '../calls/rules.js';
 import { User } from '../people/models.js';
 import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { queueMail } from '../platform/mail/outbox.js';
+import { ReadCache } from '../platform/read-cache.js';
+import { sqlOf, toBool } from '../platform/sql.js';
 import type { Actor } from '../platform/policy.js';
 import { loadBundle, partnerFacts, accessFacts, type ProposalBundle } from './bundle.js';
 import { Proposal, ProposalSubmission } from './models.js';
 import { relationsTo } from './policy.js';
-import { ACTIVE_STATUSES, checkEligibility, type RuleResult } from './rules.js';
+import { countOtherActive } from './service.js';
+import { checkEligibility, type RuleResult } from './rules.js';
 import type { CallScope } from './screening-query.js';
 import { parseRules, screeningProblem, screeningReasonRequired, type ScreeningDecision } from './screening-rules.js';
 import type { CommandResult } from './endorsement-service.js';
 
 /**
- * Every call that can hold submitted proposals (not drafts), newest first, with its rules parsed. Plain SQL:
- * the screening list asks on every view, and a model query costs Sequelize a PRAGMA table_info on SQLite.
+ * Every call that can hold submitted proposals (not drafts), newest first, with its rules parsed. The screening
+ * list asks on every view: outside a transaction the answer is kept for a second (read-cache.ts; this process's
+ * own changes to calls drop it at once).
  */
-export async function callScopes(sequelize: Sequelize, transaction?: Transaction): Promise<CallScope[]> {
-  const calls = await sequelize.query<{ id: number; title_zh: string; title_en: string | null; status: CallStatus; endorsement_required: number | boolean; rules_json: string | null }>(
-    "SELECT id, title_zh, title_en, status, endorsement_required, rules_json FROM calls WHERE status <> 'draft' ORDER BY id DESC",
-    { type: QueryTypes.SELECT, transaction },
-  );
-  return calls.map((c) => ({ id: c.id, titleZh: c.title_zh, titleEn: c.title_en, status: c.status, endorsementRequired: !!Number(c.endorsement_required), rules: parseRules(c.rules_json) }));
+export function callScopes(sequelize: Sequelize, transaction?: Transaction): Promise<CallScope[]> {
+  return transaction ? readCallScopes(sequelize, transaction) : scopeCache.get(sequelize);
 }
+const scopeCache = new ReadCache<Sequelize, CallScope[]>(1000, (s) => readCallScopes(s));
+onCallsChanged(() => scopeCache.clear());
 
-/** The PI's other active proposals in the same call (限项). */
-export async function otherActiveOfPi(p: { id: number; callId: number; piUserId: number }, transaction?: Transaction): Promise<number> {
-  return Proposal.count({ where: { callId: p.callId, piUserId: p.piUserId, id: { [Op.ne]: p.id }, status: { [Op.in]: [...ACTIVE_STATUSES] } }, transaction });
+async function readCallScopes(sequelize: Sequelize, transaction?: Transaction): Promise<CallScope[]> {
+  const calls = await sqlOf(sequelize).all<{ id: number; title_zh: string; title_en: string | null; status: CallStatus; endorsement_required: number | boolean; rules_json: string | null }>(
+    "SELECT id, title_zh, title_en, status, endorsement_required, rules_json FROM calls WHERE status <> 'draft' ORDER BY id DESC",
+    [],
+    transaction,
+  );
+  return calls.map((c) => ({ id: c.id, titleZh: c.title_zh, titleEn: c.title_en, status: c.status, endorsementRequired: toBool(c.endorsement_required), rules: parseRules(c.rules_json) }));
 }
 
 export interface ScreeningReport {
@@ -50,7 +56,7 @@ export async function screeningReport(proposalId: number, transaction?: Transact
   if (!bundle) return null;
   const call = (await Call.findByPk(bundle.proposal.callId, { transaction }))!;
   const rules = parseRules(call.rulesJson);
-  const otherActive = await otherActiveOfPi(bundle.proposal, transaction);
+  const otherActive = await countOtherActive(bundle.proposal, transaction);
   const results = checkEligibility(rules, { durationMonths: bundle.proposal.durationMonths, partners: partnerFacts(bundle), otherActiveOfPi: otherActive });
   return { bundle, call, rules, results, otherActive };
 }

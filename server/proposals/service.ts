@@ -6,7 +6,7 @@
  */
 import { sanctionProblems } from '../integrity/service.js';
 import { Op, type Sequelize, type Transaction } from 'sequelize';
-import { Call, CallTopic } from '../calls/models.js';
+import { Call, CallTopic, onCallsChanged } from '../calls/models.js';
 import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, submissionWindow, type AttachmentKind, type BudgetCategory, type CallStatus, type EligibilityRules, type WindowState } from '../calls/rules.js';
 import { Institution, User } from '../people/models.js';
 import { normaliseEmail } from '../people/rules.js';
@@ -15,6 +15,8 @@ import { withTransaction } from '../platform/db.js';
 import type { FieldErrors } from '../platform/forms.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { Forbidden, type Actor } from '../platform/policy.js';
+import { ReadCache } from '../platform/read-cache.js';
+import { sqlOf } from '../platform/sql.js';
 import { partnerFacts, type ProposalBundle } from './bundle.js';
 import { refreshProposalFacts } from './facts.js';
 import { BudgetLine, Proposal, ProposalPartner, ReviewerExclusion } from './models.js';
@@ -50,7 +52,26 @@ function parseJson<T>(raw: string | null | undefined, fallback: T): T {
   }
 }
 
-export async function loadCallSettings(callId: number, transaction?: Transaction): Promise<CallSettings | null> {
+/**
+ * A call's settings (window, rules, budget categories, attachment kinds, topics). Every editor page and every
+ * submit asks, so outside a transaction the answer is kept for a second (read-cache.ts: this process's own
+ * changes to the call drop it at once) and shared, frozen, between requests. Inside a transaction it is read.
+ */
+export function loadCallSettings(callId: number, transaction?: Transaction): Promise<CallSettings | null> {
+  return transaction ? readCallSettings(callId, transaction) : settingsCache.get(callId);
+}
+const settingsCache = new ReadCache<number, CallSettings | null>(1000, async (id) => deepFreeze(await readCallSettings(id)));
+onCallsChanged(() => settingsCache.clear());
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+async function readCallSettings(callId: number, transaction?: Transaction): Promise<CallSettings | null> {
   const [call, topics] = await Promise.all([
     Call.findByPk(callId, { transaction }),
     CallTopic.findAll({ where: { callId }, order: [['sortOrder', 'ASC'], ['id', 'ASC']], raw: true, transaction }),
@@ -91,12 +112,19 @@ export interface Evaluation {
 }
 
 /** The live checklist of a proposal against its call's rules, with the budget totals. */
+/** The PI's other active proposals in the same call (限项), on the index (call_id, pi_user_id, status). */
+export async function countOtherActive(p: { id: number; callId: number; piUserId: number }, transaction?: Transaction | null): Promise<number> {
+  const row = await sqlOf(Proposal.sequelize!).one<{ n: number | string }>(
+    'SELECT COUNT(*) AS n FROM proposals WHERE call_id = ? AND pi_user_id = ? AND status IN (?) AND id <> ?',
+    [p.callId, p.piUserId, [...ACTIVE_STATUSES], p.id],
+    transaction,
+  );
+  return Number(row?.n ?? 0);
+}
+
 export async function evaluate(b: ProposalBundle, call: CallSettings, transaction?: Transaction, now: Date = clock.now()): Promise<Evaluation> {
   const p = b.proposal;
-  const otherActiveOfPi = await Proposal.count({
-    where: { callId: p.callId, piUserId: p.piUserId, status: { [Op.in]: [...ACTIVE_STATUSES] }, id: { [Op.ne]: p.id } },
-    transaction,
-  });
+  const otherActiveOfPi = await countOtherActive(p, transaction);
   const totals = budgetTotals(b.lines, new Map(b.partners.map((x) => [x.id, x.provinceCode])));
   const missingAttachmentKinds = call.kinds.filter((k) => k.required && !b.attachments.some((a) => a.kind === k.code)).map((k) => k.code);
   const items = checklist(

@@ -10,18 +10,18 @@
  * that was checked (every editing command bumps `proposals.version`, see lockDraft), the submission row, the audit
  * event and the outbox row. If anything changed in between, the whole check runs again on fresh data.
  */
-import { Op, UniqueConstraintError } from 'sequelize';
-import { Call } from '../calls/models.js';
-import { User } from '../people/models.js';
+import { UniqueConstraintError } from 'sequelize';
+import type { CallStatus } from '../calls/rules.js';
 import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { formatDateTime } from '../platform/views.js';
 import { queueMail } from '../platform/mail/outbox.js';
+import { sqlOf, toDate } from '../platform/sql.js';
 import { Forbidden, type Actor } from '../platform/policy.js';
 import { loadBundle, snapshotOf, type ProposalBundle } from './bundle.js';
 import { Proposal, ProposalSubmission } from './models.js';
-import { ACTIVE_STATUSES, receiptNumber, type ChecklistItem } from './rules.js';
-import { clock, evaluate, loadCallSettings, windowOf, type Deps } from './service.js';
+import { receiptNumber, type ChecklistItem } from './rules.js';
+import { clock, countOtherActive, evaluate, loadCallSettings, windowOf, type Deps } from './service.js';
 
 export type SubmitOutcome =
   | { kind: 'submitted'; receiptNo: string }
@@ -80,24 +80,28 @@ async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalI
   if (ev.failures.length) return { kind: 'incomplete', failures: ev.failures };
 
   // Valid as long as the version below still holds: every submission and withdrawal bumps it.
-  const nth = (await ProposalSubmission.count({ where: { proposalId } })) + 1;
+  const sql = sqlOf(d.sequelize);
+  const nth = Number((await sql.one<{ n: number | string }>('SELECT COUNT(*) AS n FROM proposal_submissions WHERE proposal_id = ?', [proposalId]))?.n ?? 0) + 1;
   const receiptNo = receiptNumber(call.id, proposalId, now, nth);
   const snap = snapshotOf(bundle);
 
   return withTransaction(d.sequelize, async (t): Promise<SubmitOutcome | typeof CHANGED> => {
+    // Plain SQL (platform/sql.ts): at a deadline every statement here is paid hundreds of times a second.
     // MySQL: the PI's row lock serialises their submits; SQLite has one writer at a time anyway.
-    if (d.sequelize.getDialect() !== 'sqlite') await User.findByPk(actor.id, { transaction: t, lock: t.LOCK.UPDATE, attributes: ['id'] });
-    const otherActive = await Proposal.count({
-      where: { callId: proposal.callId, piUserId: proposal.piUserId, status: { [Op.in]: [...ACTIVE_STATUSES] }, id: { [Op.ne]: proposalId } },
-      transaction: t,
-    });
-    if (otherActive !== ev.otherActiveOfPi) return CHANGED;
-    const [affected] = await Proposal.update(
-      { status: 'submitted', version: d.sequelize.literal('version + 1') as unknown as number, receiptNo, submittedAt: now, returnReason: null },
-      { where: { id: proposalId, status: 'draft', version: proposal.version }, transaction: t },
+    if (d.sequelize.getDialect() !== 'sqlite') await sql.one('SELECT id FROM users WHERE id = ? FOR UPDATE', [actor.id], t);
+    if ((await countOtherActive(proposal, t)) !== ev.otherActiveOfPi) return CHANGED;
+    const written = new Date();
+    const { changes } = await sql.run(
+      "UPDATE proposals SET status = 'submitted', version = version + 1, receipt_no = ?, submitted_at = ?, return_reason = NULL, updated_at = ? WHERE id = ? AND status = 'draft' AND version = ?",
+      [receiptNo, now, written, proposalId, proposal.version],
+      t,
     );
-    if (affected !== 1) return CHANGED;
-    await ProposalSubmission.create({ proposalId, idempotencyKey, receiptNo, snapshot: snap.json, snapshotSha256: snap.sha256, submittedBy: actor.id }, { transaction: t });
+    if (changes !== 1) return CHANGED;
+    await sql.run(
+      'INSERT INTO proposal_submissions (proposal_id, idempotency_key, receipt_no, snapshot, snapshot_sha256, submitted_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [proposalId, idempotencyKey, receiptNo, snap.json, snap.sha256, actor.id, written],
+      t,
+    );
     await audit(t, ctx, { action: 'proposal.submit', entityType: 'proposal', entityId: proposalId, before: { status: 'draft' }, after: { status: 'submitted', receiptNo, snapshotSha256: snap.sha256 } });
     // The receipt goes to the PI, who is the actor (checked above).
     const lang = actor.lang;
@@ -120,19 +124,22 @@ async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalI
 }
 /** Back to draft while the call is open; the submissions stay as history, the proposal loses its receipt. */
 export async function withdrawProposal(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, now = clock.now()): Promise<void> {
+  const sql = sqlOf(d.sequelize);
   await withTransaction(d.sequelize, async (t) => {
-    const proposal = await Proposal.findByPk(proposalId, { transaction: t, lock: t.LOCK.UPDATE });
+    const lock = d.sequelize.getDialect() === 'sqlite' ? '' : ' FOR UPDATE';
+    const proposal = await sql.one<{ pi_user_id: number; call_id: number; status: string; receipt_no: string | null }>(`SELECT pi_user_id, call_id, status, receipt_no FROM proposals WHERE id = ?${lock}`, [proposalId], t);
     if (!proposal) throw new Forbidden(404, 'proposals:errors.notFound');
-    if (proposal.piUserId !== actor.id) throw new Forbidden(403, 'proposals:policy.piOnly');
+    if (proposal.pi_user_id !== actor.id) throw new Forbidden(403, 'proposals:policy.piOnly');
     if (proposal.status !== 'submitted' && proposal.status !== 'endorsed') throw new Forbidden(403, 'proposals:withdraw.notSubmitted');
-    const call = await Call.findByPk(proposal.callId, { transaction: t });
-    if (!call || windowOf(call, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
-    const [affected] = await Proposal.update(
-      { status: 'draft', version: d.sequelize.literal('version + 1') as unknown as number, receiptNo: null, submittedAt: null, endorsedBy: null, endorsedAt: null },
-      { where: { id: proposalId, status: { [Op.in]: ['submitted', 'endorsed'] } }, transaction: t },
+    const call = await sql.one<{ status: CallStatus; opens_at: unknown; deadline_at: unknown }>('SELECT status, opens_at, deadline_at FROM calls WHERE id = ?', [proposal.call_id], t);
+    if (!call || windowOf({ status: call.status, opensAt: toDate(call.opens_at), deadlineAt: toDate(call.deadline_at) }, now) !== 'open') throw new Forbidden(403, 'proposals:window.closed');
+    const { changes } = await sql.run(
+      "UPDATE proposals SET status = 'draft', version = version + 1, receipt_no = NULL, submitted_at = NULL, endorsed_by = NULL, endorsed_at = NULL, updated_at = ? WHERE id = ? AND status IN ('submitted', 'endorsed')",
+      [new Date(), proposalId],
+      t,
     );
-    if (affected !== 1) throw new Forbidden(403, 'proposals:withdraw.notSubmitted');
-    await audit(t, ctx, { action: 'proposal.withdraw', entityType: 'proposal', entityId: proposalId, before: { status: proposal.status, receiptNo: proposal.receiptNo }, after: { status: 'draft' } });
+    if (changes !== 1) throw new Forbidden(403, 'proposals:withdraw.notSubmitted');
+    await audit(t, ctx, { action: 'proposal.withdraw', entityType: 'proposal', entityId: proposalId, before: { status: proposal.status, receiptNo: proposal.receipt_no }, after: { status: 'draft' } });
   });
 }
 
