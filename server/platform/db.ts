@@ -90,7 +90,6 @@ export function createSequelize(s: DbSettings): Sequelize {
     // `withTransaction` anyway, so every transaction gets the same long-lived writer connection instead; plain
     // reads keep Sequelize's shared 'default' connection (WAL lets them run beside the writer). Each connection
     // is configured the first time it is handed out (WAL, NORMAL sync, busy timeout, FKs).
-    type Callback = (this: unknown, e: Error | null, rows?: unknown) => void;
     type SqliteConn = {
       configure(o: 'busyTimeout', ms: number): void;
       exec(sql: string, cb: (e: Error | null) => void): void;

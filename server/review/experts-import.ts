@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import ExcelJS from 'exceljs';
+import { parseCsv as csvRows, TooManyCsvRows } from '../platform/csv.js';
 import { MAX_IMPORT_ROWS } from './experts-rules.js';
 
 export const MAX_IMPORT_BYTES = 1024 * 1024;
@@ -28,30 +29,14 @@ export function decodeText(bytes: Buffer): string {
   return text.replace(/^\uFEFF/, '');
 }
 
-/** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks. */
+/** The CSV reader (platform/csv.ts), stopping past the import's row limit. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      if (rows.length > MAX_IMPORT_ROWS + 100) throw new UnreadableFile('experts:import.errors.tooManyRows');
-      (row = []), (field = '');
-    } else field += ch;
+  try {
+    return csvRows(text, { maxRows: MAX_IMPORT_ROWS + 100 });
+  } catch (e) {
+    if (e instanceof TooManyCsvRows) throw new UnreadableFile('experts:import.errors.tooManyRows');
+    throw e;
   }
-  if (field !== '' || row.length) rows.push([...row, field]);
-  return rows;
 }
 
 function bounded(table: string[][]): string[][] {

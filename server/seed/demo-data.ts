@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../config.js';
+import { parseCsv } from '../platform/csv.js';
 
 /** mulberry32: a tiny deterministic PRNG in [0, 1). */
 export function prng(seed: number): () => number {
@@ -18,31 +19,6 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      (row = []), (field = '');
-    } else field += ch;
-  }
-  if (field !== '' || row.length) rows.push([...row, field]);
-  return rows;
-}
-
 export interface NsfcProject {
   category: string;
   title: string;
@@ -51,7 +27,7 @@ export interface NsfcProject {
 }
 
 export function readNsfcProjects(): NsfcProject[] {
-  const [header, ...rows] = parseCsv(readFileSync(path.join(ROOT, 'data', 'nsfc-projects.csv'), 'utf8').replace(/^\uFEFF/, ''));
+  const [header, ...rows] = parseCsv(readFileSync(path.join(ROOT, 'data', 'nsfc-projects.csv'), 'utf8').replace(/^\uFEFF/, ''), { skipBlankLines: true });
   const col = (name: string) => header!.indexOf(name);
   const [c, t, i, a] = [col('category'), col('title'), col('institution'), col('amount_wan')];
   return rows.filter((r) => r[t]?.trim() && r[i]?.trim()).map((r) => ({ category: r[c] ?? '', title: r[t]!.trim(), institution: r[i]!.trim(), amountWan: Number(r[a]) || 0 }));
