@@ -1,5 +1,6 @@
 /** Sequelize model of integrity sanctions (科研失信记录), shared by all provinces. */
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
+import { onModelChange } from '../platform/read-cache.js';
 import type { SubjectType } from './rules.js';
 
 export class IntegritySanction extends Model<InferAttributes<IntegritySanction>, InferCreationAttributes<IntegritySanction>> {
@@ -21,6 +22,12 @@ export class IntegritySanction extends Model<InferAttributes<IntegritySanction>,
   declare updatedBy: number | null;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
+}
+
+const listeners = new Set<() => void>();
+/** Be told when sanctions change through the model (for caches of them, see read-cache.ts). */
+export function onSanctionsChanged(fn: () => void): void {
+  listeners.add(fn);
 }
 
 export function initIntegrityModels(sequelize: Sequelize): void {
@@ -48,4 +55,7 @@ export function initIntegrityModels(sequelize: Sequelize): void {
     },
     { sequelize, tableName: 'integrity_sanctions', underscored: true },
   );
+  onModelChange(IntegritySanction, () => {
+    for (const fn of listeners) fn();
+  });
 }

@@ -6,6 +6,7 @@
 import { Op, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
 import { audit, AuditEvent, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
+import { ReadCache } from '../platform/read-cache.js';
 import { instanceFromRow, sqlOf, type Param } from '../platform/sql.js';
 import type { FieldErrors } from '../platform/forms.js';
 import { officerProvinces, type Actor } from '../platform/policy.js';
@@ -14,7 +15,7 @@ import { checkCreditCode, normaliseEmail } from '../people/rules.js';
 import type { ProposalBundle } from '../proposals/bundle.js';
 import type { ChecklistItem } from '../proposals/rules.js';
 import { containsPattern, PAGE_SIZE } from '../people/institution-service.js';
-import { IntegritySanction } from './models.js';
+import { IntegritySanction, onSanctionsChanged } from './models.js';
 import { effectiveEnd, lastDayOf, periodFrom, shanghaiDay, sanctionsAgainst, sanctionState, type SanctionState, type SubjectType } from './rules.js';
 import type { SanctionCreateInput, SanctionEditInput, SanctionSearch } from './schema.js';
 
@@ -61,12 +62,44 @@ export interface PartyIds {
   userIds?: Iterable<number>;
   institutionIds?: Iterable<number>;
   creditCodes?: Iterable<string>;
+  /** `creditCodes` hold the code of every institution in `institutionIds` already (no need to look them up). */
+  codesComplete?: boolean;
 }
+
+interface SanctionIndex {
+  byUser: Map<number, IntegritySanction[]>;
+  byCode: Map<string, IntegritySanction[]>;
+  byInstitution: Map<number, IntegritySanction[]>;
+}
+
+/**
+ * Every sanction, by subject, kept for a second (platform/read-cache.ts) and dropped at once when this process
+ * records, corrects or lifts one: every checklist asks, and at a deadline every submit. The register is small
+ * (people and institutions found in breach), and an instant in the past or future is answered from it too.
+ */
+const sanctionIndex = new ReadCache<Sequelize, SanctionIndex>(1000, async (sequelize) => {
+  const rows = (await sqlOf(sequelize).all<Record<string, unknown>>('SELECT * FROM integrity_sanctions')).map((r) => instanceFromRow(IntegritySanction, r));
+  const index: SanctionIndex = { byUser: new Map(), byCode: new Map(), byInstitution: new Map() };
+  const add = <K>(m: Map<K, IntegritySanction[]>, k: K | null, s: IntegritySanction) => {
+    if (k === null) return;
+    const list = m.get(k);
+    if (list) list.push(s);
+    else m.set(k, [s]);
+  };
+  for (const s of rows) {
+    add(index.byUser, s.subjectUserId, s);
+    add(index.byCode, s.subjectCreditCode?.toUpperCase() ?? null, s);
+    add(index.byInstitution, s.subjectInstitutionId, s);
+  }
+  return index;
+});
+onSanctionsChanged(() => sanctionIndex.clear());
 
 /**
  * The sanctions in force at `at` against any of these people (user ids) or institutions (registry ids, or
  * credit codes — an institution is matched by its credit code too, so a sanction recorded before the
- * institution joined the registry still applies). Pass the transaction of a command that relies on the answer.
+ * institution joined the registry still applies). Pass the transaction of a command that relies on the answer:
+ * it then reads the table itself.
  */
 export async function activeSanctionsFor(parties: PartyIds, at: Date, transaction?: Transaction): Promise<ActiveSanction[]> {
   const userIds = [...new Set(parties.userIds ?? [])].filter((n) => Number.isInteger(n));
@@ -74,7 +107,7 @@ export async function activeSanctionsFor(parties: PartyIds, at: Date, transactio
   const codes = new Set([...(parties.creditCodes ?? [])].map((c) => c.trim().toUpperCase()).filter(Boolean));
   // Plain SQL (platform/sql.ts): every checklist, and every submit at a deadline, asks.
   const sql = sqlOf(IntegritySanction.sequelize!);
-  if (institutionIds.length) {
+  if (institutionIds.length && !parties.codesComplete) {
     const rows = await sql.all<{ credit_code: string }>('SELECT credit_code FROM institutions WHERE id IN (?)', [institutionIds], transaction);
     for (const r of rows) codes.add(r.credit_code.toUpperCase());
   }
@@ -84,23 +117,34 @@ export async function activeSanctionsFor(parties: PartyIds, at: Date, transactio
   if (codes.size) (who.push("(subject_type = 'institution' AND subject_credit_code IN (?))"), params.push([...codes]));
   if (institutionIds.length) (who.push("(subject_type = 'institution' AND subject_institution_id IN (?))"), params.push(institutionIds));
   if (!who.length) return [];
-  const raw = await sql.all<Record<string, unknown>>(
-    `SELECT * FROM integrity_sanctions WHERE (${who.join(' OR ')}) AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND (lifted_at IS NULL OR lifted_at > ?)
-     ORDER BY starts_at ASC, id ASC`,
-    [...params, at, at, at],
-    transaction,
-  );
-  const rows = raw.map((r) => instanceFromRow(IntegritySanction, r));
-  // The same decision in plain code (the SQL only narrows the rows): start inclusive, end exclusive.
+  let rows: IntegritySanction[];
+  if (transaction) {
+    const raw = await sql.all<Record<string, unknown>>(`SELECT * FROM integrity_sanctions WHERE (${who.join(' OR ')}) AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND (lifted_at IS NULL OR lifted_at > ?)`, [...params, at, at, at], transaction);
+    rows = raw.map((r) => instanceFromRow(IntegritySanction, r));
+  } else {
+    const index = await sanctionIndex.get(IntegritySanction.sequelize!);
+    const found = new Set<IntegritySanction>();
+    for (const id of userIds) for (const s of index.byUser.get(id) ?? []) found.add(s);
+    for (const code of codes) for (const s of index.byCode.get(code) ?? []) found.add(s);
+    for (const id of institutionIds) for (const s of index.byInstitution.get(id) ?? []) found.add(s);
+    rows = [...found];
+  }
+  rows.sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.id - b.id);
+  // The decision in plain code (the SQL or the index only narrow the rows): start inclusive, end exclusive.
   return sanctionsAgainst(rows, { userIds, institutionIds, creditCodes: codes }, at).map(toActive);
 }
 
-/** The people and institutions of a proposal: the PI, the partners' contacts, every consortium institution. */
-export function partiesOf(bundle: ProposalBundle): { userIds: number[]; institutionIds: number[] } {
+/**
+ * The people and institutions of a proposal: the PI, the partners' contacts, every consortium institution
+ * (with the credit codes the bundle read).
+ */
+export function partiesOf(bundle: ProposalBundle): Required<PartyIds> & { userIds: number[]; institutionIds: number[] } {
   const userIds = [bundle.proposal.piUserId, ...bundle.partners.map((p) => p.contactUserId).filter((x): x is number => x !== null)];
   const institutionIds = bundle.partners.map((p) => p.institutionId);
   if (bundle.proposal.leadInstitutionId !== null) institutionIds.push(bundle.proposal.leadInstitutionId);
-  return { userIds: [...new Set(userIds)], institutionIds: [...new Set(institutionIds)] };
+  const creditCodes = bundle.partners.map((p) => p.creditCode).filter((c): c is string => !!c);
+  const known = new Set(bundle.partners.filter((p) => p.creditCode).map((p) => p.institutionId));
+  return { userIds: [...new Set(userIds)], institutionIds: [...new Set(institutionIds)], creditCodes, codesComplete: institutionIds.every((id) => known.has(id)) };
 }
 
 /** The sanctions in force at `at` against anyone in the proposal's consortium. */

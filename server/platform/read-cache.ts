@@ -4,6 +4,16 @@
  * source (`clear`, wired to the model's hooks, also after the writing transaction commits). Another worker or
  * host sees a change within `ttlMs`. A failed load is not kept.
  */
+const everyCache = new Set<{ clear(): void }>();
+
+/**
+ * Drop everything every cache holds: for when the database changed behind the models' back (a restore, a test's
+ * reset with plain SQL).
+ */
+export function forgetCachedReads(): void {
+  for (const c of everyCache) c.clear();
+}
+
 export class ReadCache<K, V> {
   private readonly entries = new Map<K, { at: number; value: Promise<V> }>();
   private generation = 0;
@@ -12,7 +22,9 @@ export class ReadCache<K, V> {
     private readonly ttlMs: number,
     private readonly load: (key: K) => Promise<V>,
     private readonly maxEntries = 1000,
-  ) {}
+  ) {
+    everyCache.add(this);
+  }
 
   get(key: K): Promise<V> {
     const now = Date.now();

@@ -29,6 +29,12 @@ export interface RunResult {
 }
 
 export interface Sql {
+  readonly dialect: 'sqlite' | 'mysql';
+  /**
+   * The aggregate that collects `expr` (a `JSON_ARRAY(…)`) over a subquery's rows into one JSON array text,
+   * read back with `jsonRows`. Element order is unspecified: sort what comes back.
+   */
+  jsonAgg(expr: string): string;
   all<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T[]>;
   one<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T | undefined>;
   run(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<RunResult>;
@@ -61,6 +67,27 @@ export function instanceFromRow<M extends Model>(model: ModelStatic<M>, row: Rec
     values[attr] = def.type instanceof DataTypes.DATE ? toDate(v) : def.type instanceof DataTypes.BOOLEAN ? (v === null || v === undefined ? v : toBool(v)) : v;
   }
   return model.build(values as never, { isNewRecord: false, raw: true });
+}
+
+/**
+ * The rows of a `jsonAgg` column: SQLite gives JSON text ('[]' for no rows), MariaDB text, MySQL 8 a parsed
+ * value, and both MySQL kinds NULL for no rows.
+ */
+export function jsonRows<T>(v: unknown): T[] {
+  if (v === null || v === undefined) return [];
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T[];
+}
+
+/**
+ * Independent statements of one transaction, issued side by side: one wait for the database instead of one
+ * each. Every one of them is waited for before the first error is thrown, so a rollback never overtakes a
+ * statement still on its way (on SQLite it would then run outside the transaction).
+ */
+export async function inParallel<T extends readonly unknown[]>(work: readonly [...{ [K in keyof T]: Promise<T[K]> }]): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** How Sequelize stores a date in SQLite (text that sorts in time order). */
@@ -164,6 +191,8 @@ function sqliteSql(sequelize: Sequelize): Sql {
   const cm = sequelize.connectionManager as unknown as { getConnection(o: object): Promise<SqliteConnection> };
   const connectionFor = (t?: Transaction | null) => (t ? Promise.resolve((t as unknown as { connection: SqliteConnection }).connection) : cm.getConnection({}));
   return {
+    dialect: 'sqlite',
+    jsonAgg: (expr) => `json_group_array(${expr})`,
     async all<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
       const q = expand(text, params);
       try {
@@ -214,6 +243,8 @@ function mysqlSql(sequelize: Sequelize): Sql {
     }
   };
   return {
+    dialect: 'mysql',
+    jsonAgg: (expr) => `JSON_ARRAYAGG(${expr})`,
     async all<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
       return (await exec(text, params, t)) as T[];
     },

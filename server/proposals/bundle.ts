@@ -1,14 +1,14 @@
 /**
- * A proposal with everything that belongs to it, loaded in a few queries (no N+1), and its immutable
+ * A proposal with everything that belongs to it, loaded in one statement, and its immutable
  * submission snapshot. Used by the editor, the sign-off and screening pages, exports and submission.
  */
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { InstitutionType } from '../people/rules.js';
-import { instanceFromRow, sqlOf, toBool, toDate } from '../platform/sql.js';
+import { instanceFromRow, jsonRows, sqlOf, toBool, toDate, type Sql } from '../platform/sql.js';
 import { Proposal } from './models.js';
 import type { ProposalAccessFacts } from './policy.js';
-import type { PartnerFacts } from './rules.js';
+import { ACTIVE_STATUSES, type PartnerFacts } from './rules.js';
 
 export interface PartnerRow {
   id: number;
@@ -16,6 +16,8 @@ export interface PartnerRow {
   institutionName: string;
   institutionNameEn: string | null;
   institutionType: InstitutionType;
+  /** The institution's unified social credit code (sanctions are matched on it). */
+  creditCode: string | null;
   provinceCode: string;
   isLead: boolean;
   role: string | null;
@@ -28,62 +30,98 @@ export interface PartnerRow {
 export interface ProposalBundle {
   proposal: Proposal;
   endorsementRequired: boolean;
+  /** The PI's other active proposals in the same call when the bundle was read (限项). */
+  otherActiveOfPi: number;
   partners: PartnerRow[];
   lines: Array<{ id: number; partnerId: number; year: number; category: string; amountFen: number }>;
   attachments: Array<{ id: number; kind: string; originalName: string; sizeBytes: number; mime: string; sha256: string; createdAt: Date }>;
   exclusions: Array<{ id: number; expertName: string; expertInstitution: string | null; reason: string }>;
   /** Experts with an accepted review assignment: for the access decision only, never shown. */
   reviewerUserIds?: number[];
+  /** Earlier submissions (receipts and snapshot hashes), newest first. */
+  submissions: Array<{ receiptNo: string; snapshotSha256: string; createdAt: Date }>;
 }
 
+type PartnerJson = [id: number, institutionId: number, provinceCode: string, isLead: unknown, role: string | null, contactUserId: number | null, selfFundedFen: number | string, confirmedAt: unknown, nameZh: string | null, nameEn: string | null, type: string | null, creditCode: string | null, sortOrder: number];
+type LineJson = [id: number, partnerId: number, year: number, category: string, amountFen: number | string];
+type AttachmentJson = [id: number, kind: string, originalName: string, sizeBytes: number | string, mime: string, sha256: string, createdAt: unknown];
+type ExclusionJson = [id: number, expertName: string, expertInstitution: string | null, reason: string];
+type SubmissionJson = [id: number, receiptNo: string, snapshotSha256: string, createdAt: unknown];
+
+const bundleSql = new WeakMap<object, string>();
+
 /**
- * The bundle in plain SQL (platform/sql.ts): the proposal with its call's endorsement flag, then the partners
- * (with their institutions), lines, attachments, exclusions and accepted reviewers side by side. Every editor
- * page, every submit and every receipt reads it, so its six statements are prepared once.
+ * One statement: the proposal with its call's endorsement flag, the PI's other active proposals in the call (限项),
+ * and each list that belongs to the proposal as one JSON array (platform/sql.ts `jsonAgg`). Every editor page,
+ * every submit and every receipt reads a bundle, and at a deadline each statement more is one more wait for a
+ * connection or the writer; the lists are sorted here, not in SQL.
  */
+function bundleStatement(sql: Sql): string {
+  let text = bundleSql.get(sql);
+  if (!text) {
+    const agg = (columns: string, from: string) => `(SELECT ${sql.jsonAgg(`JSON_ARRAY(${columns})`)} FROM ${from})`;
+    text = `SELECT p.*, c.endorsement_required AS call_endorsement_required,
+      (SELECT COUNT(*) FROM proposals o WHERE o.call_id = p.call_id AND o.pi_user_id = p.pi_user_id AND o.status IN (?) AND o.id <> p.id) AS other_active,
+      ${agg('pp.id, pp.institution_id, pp.province_code, pp.is_lead, pp.role, pp.contact_user_id, pp.self_funded_fen, pp.confirmed_at, i.name_zh, i.name_en, i.type, i.credit_code, pp.sort_order', 'proposal_partners pp LEFT JOIN institutions i ON i.id = pp.institution_id WHERE pp.proposal_id = p.id')} AS j_partners,
+      ${agg('l.id, l.partner_id, l.year, l.category, l.amount_fen', 'budget_lines l WHERE l.proposal_id = p.id')} AS j_lines,
+      ${agg('a.id, a.kind, a.original_name, a.size_bytes, a.mime, a.sha256, a.created_at', 'attachments a WHERE a.proposal_id = p.id')} AS j_attachments,
+      ${agg('x.id, x.expert_name, x.expert_institution, x.reason', 'reviewer_exclusions x WHERE x.proposal_id = p.id')} AS j_exclusions,
+      ${agg('r.expert_user_id', "review_assignments r WHERE r.proposal_id = p.id AND r.status = 'accepted'")} AS j_reviewers,
+      ${agg('s.id, s.receipt_no, s.snapshot_sha256, s.created_at', 'proposal_submissions s WHERE s.proposal_id = p.id')} AS j_submissions
+      FROM proposals p JOIN calls c ON c.id = p.call_id WHERE p.id = ?`;
+    bundleSql.set(sql, text);
+  }
+  return text;
+}
+
+const byNumbers = (...keys: Array<(x: never) => number | string>) => (a: unknown, b: unknown) => {
+  for (const k of keys) {
+    const x = (k as (v: unknown) => number | string)(a);
+    const y = (k as (v: unknown) => number | string)(b);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+};
+
+/** The proposal and everything that belongs to it, in one statement (see bundleStatement); null when there is none. */
 export async function loadBundle(proposalId: number, transaction?: Transaction): Promise<ProposalBundle | null> {
   const sql = sqlOf(Proposal.sequelize!);
-  const row = await sql.one<Record<string, unknown>>('SELECT p.*, c.endorsement_required AS call_endorsement_required FROM proposals p JOIN calls c ON c.id = p.call_id WHERE p.id = ?', [proposalId], transaction);
+  const row = await sql.one<Record<string, unknown>>(bundleStatement(sql), [[...ACTIVE_STATUSES], proposalId], transaction);
   if (!row) return null;
-  type PartnerSql = { id: number; institution_id: number; province_code: string; is_lead: unknown; role: string | null; contact_user_id: number | null; self_funded_fen: number | string; confirmed_at: unknown; name_zh: string | null; name_en: string | null; type: string | null };
-  type LineSql = { id: number; partner_id: number; year: number; category: string; amount_fen: number | string };
-  type AttachmentSql = { id: number; kind: string; original_name: string; size_bytes: number | string; mime: string; sha256: string; created_at: unknown };
-  type ExclusionSql = { id: number; expert_name: string; expert_institution: string | null; reason: string };
-  const [partners, lines, attachments, exclusions, reviewers] = await Promise.all([
-    sql.all<PartnerSql>(
-      `SELECT pp.id, pp.institution_id, pp.province_code, pp.is_lead, pp.role, pp.contact_user_id, pp.self_funded_fen, pp.confirmed_at, i.name_zh, i.name_en, i.type
-       FROM proposal_partners pp LEFT JOIN institutions i ON i.id = pp.institution_id WHERE pp.proposal_id = ? ORDER BY pp.is_lead DESC, pp.sort_order ASC, pp.id ASC`,
-      [proposalId],
-      transaction,
-    ),
-    sql.all<LineSql>('SELECT id, partner_id, year, category, amount_fen FROM budget_lines WHERE proposal_id = ? ORDER BY partner_id ASC, year ASC, category ASC', [proposalId], transaction),
-    sql.all<AttachmentSql>('SELECT id, kind, original_name, size_bytes, mime, sha256, created_at FROM attachments WHERE proposal_id = ? ORDER BY id ASC', [proposalId], transaction),
-    sql.all<ExclusionSql>('SELECT id, expert_name, expert_institution, reason FROM reviewer_exclusions WHERE proposal_id = ? ORDER BY id ASC', [proposalId], transaction),
-    sql.all<{ expert_user_id: number }>("SELECT expert_user_id FROM review_assignments WHERE proposal_id = ? AND status = 'accepted'", [proposalId], transaction),
-  ]);
+  const partners = jsonRows<PartnerJson>(row.j_partners).sort(byNumbers((p: PartnerJson) => (toBool(p[3]) ? 0 : 1), (p: PartnerJson) => p[12], (p: PartnerJson) => p[0]));
+  const lines = jsonRows<LineJson>(row.j_lines).sort(byNumbers((l: LineJson) => l[1], (l: LineJson) => l[2], (l: LineJson) => l[3]));
   const requested = new Map<number, number>();
-  for (const l of lines) requested.set(l.partner_id, (requested.get(l.partner_id) ?? 0) + Number(l.amount_fen));
+  for (const l of lines) requested.set(l[1], (requested.get(l[1]) ?? 0) + Number(l[4]));
   return {
     proposal: instanceFromRow(Proposal, row),
     endorsementRequired: toBool(row.call_endorsement_required),
+    otherActiveOfPi: Number(row.other_active),
     partners: partners.map((p) => ({
-      id: p.id,
-      institutionId: p.institution_id,
-      institutionName: p.name_zh ?? '',
-      institutionNameEn: p.name_en ?? null,
-      institutionType: (p.type ?? 'other') as InstitutionType,
-      provinceCode: p.province_code,
-      isLead: toBool(p.is_lead),
-      role: p.role,
-      contactUserId: p.contact_user_id,
-      selfFundedFen: Number(p.self_funded_fen),
-      confirmedAt: toDate(p.confirmed_at),
-      requestedFen: requested.get(p.id) ?? 0,
+      id: p[0],
+      institutionId: p[1],
+      institutionName: p[8] ?? '',
+      institutionNameEn: p[9] ?? null,
+      institutionType: (p[10] ?? 'other') as InstitutionType,
+      creditCode: p[11],
+      provinceCode: p[2],
+      isLead: toBool(p[3]),
+      role: p[4],
+      contactUserId: p[5],
+      selfFundedFen: Number(p[6]),
+      confirmedAt: toDate(p[7]),
+      requestedFen: requested.get(p[0]) ?? 0,
     })),
-    lines: lines.map((l) => ({ id: l.id, partnerId: l.partner_id, year: l.year, category: l.category, amountFen: Number(l.amount_fen) })),
-    attachments: attachments.map((a) => ({ id: a.id, kind: a.kind, originalName: a.original_name, sizeBytes: Number(a.size_bytes), mime: a.mime, sha256: a.sha256, createdAt: toDate(a.created_at)! })),
-    exclusions: exclusions.map((e) => ({ id: e.id, expertName: e.expert_name, expertInstitution: e.expert_institution, reason: e.reason })),
-    reviewerUserIds: reviewers.map((r) => r.expert_user_id),
+    lines: lines.map((l) => ({ id: l[0], partnerId: l[1], year: l[2], category: l[3], amountFen: Number(l[4]) })),
+    attachments: jsonRows<AttachmentJson>(row.j_attachments)
+      .sort(byNumbers((a: AttachmentJson) => a[0]))
+      .map((a) => ({ id: a[0], kind: a[1], originalName: a[2], sizeBytes: Number(a[3]), mime: a[4], sha256: a[5], createdAt: toDate(a[6])! })),
+    exclusions: jsonRows<ExclusionJson>(row.j_exclusions)
+      .sort(byNumbers((e: ExclusionJson) => e[0]))
+      .map((e) => ({ id: e[0], expertName: e[1], expertInstitution: e[2], reason: e[3] })),
+    reviewerUserIds: jsonRows<[number]>(row.j_reviewers).map((r) => r[0]),
+    submissions: jsonRows<SubmissionJson>(row.j_submissions)
+      .sort(byNumbers((x: SubmissionJson) => -x[0]))
+      .map((x) => ({ receiptNo: x[1], snapshotSha256: x[2], createdAt: toDate(x[3])! })),
   };
 }
 
@@ -111,7 +149,7 @@ export function partnerFacts(b: ProposalBundle): PartnerFacts[] {
 }
 
 /** The submitted content as canonical JSON (stable key order) and its sha256. */
-export function snapshotOf(b: ProposalBundle): { json: string; sha256: string } {
+export function snapshotOf(b: Pick<ProposalBundle, 'proposal' | 'partners' | 'lines' | 'attachments' | 'exclusions'>): { json: string; sha256: string } {
   const p = b.proposal;
   const doc = {
     proposal: { id: p.id, callId: p.callId, topicId: p.topicId, piUserId: p.piUserId, leadInstitutionId: p.leadInstitutionId, title: p.title, titleEn: p.titleEn, abstract: p.abstract, keywords: p.keywords, disciplineCode: p.disciplineCode, durationMonths: p.durationMonths },

@@ -35,7 +35,7 @@ import { EDITOR_STEPS, type EditorStep } from './rules.js';
 import { basicSchema, exclusionsSchema, leadSchema, parseBudgetForm, partnerSchema, submitSchema } from './schema.js';
 import { addPartner, budgetYears, evaluate, loadCallSettings, myProposals, removePartner, saveBasic, saveBudget, saveExclusions, setLead, startDraft, type CallSettings, type Deps } from './service.js';
 import { signoffRouter } from './signoff-routes.js';
-import { submissionHistory, submitProposal, withdrawProposal } from './submission.js';
+import { submitProposal, withdrawProposal } from './submission.js';
 
 export interface StepState {
   values?: Record<string, string>;
@@ -110,7 +110,7 @@ export function proposalEditorRouter(ctx: AppContext): Router {
     } else {
       vm.fullChecklist = checklistView(lang, p.id, call, ev.items);
       vm.idempotencyKey = randomBytes(24).toString('base64url');
-      vm.history = await submissionHistory(p.id);
+      vm.history = b.submissions;
       vm.canWithdraw = (p.status === 'submitted' || p.status === 'endorsed') && callView(lang, call).open;
     }
     res.status(status).render(`proposals/edit-${step}`, vm);
@@ -141,7 +141,7 @@ export function proposalEditorRouter(ctx: AppContext): Router {
     res.render('proposals/show', {
       title: 'proposals:show.title',
       ...summary,
-      history: await submissionHistory(b.proposal.id),
+      history: b.submissions,
       isPi: rel.includes('pi'),
       myPartnerId: myPartner?.id ?? null,
       partials: proposalPartials(),

@@ -16,7 +16,6 @@ import type { Actor } from '../platform/policy.js';
 import { loadBundle, partnerFacts, accessFacts, type ProposalBundle } from './bundle.js';
 import { Proposal, ProposalSubmission } from './models.js';
 import { relationsTo } from './policy.js';
-import { countOtherActive } from './service.js';
 import { checkEligibility, type RuleResult } from './rules.js';
 import type { CallScope } from './screening-query.js';
 import { parseRules, screeningProblem, screeningReasonRequired, type ScreeningDecision } from './screening-rules.js';
@@ -56,7 +55,7 @@ export async function screeningReport(proposalId: number, transaction?: Transact
   if (!bundle) return null;
   const call = (await Call.findByPk(bundle.proposal.callId, { transaction }))!;
   const rules = parseRules(call.rulesJson);
-  const otherActive = await countOtherActive(bundle.proposal, transaction);
+  const otherActive = bundle.otherActiveOfPi;
   const results = checkEligibility(rules, { durationMonths: bundle.proposal.durationMonths, partners: partnerFacts(bundle), otherActiveOfPi: otherActive });
   return { bundle, call, rules, results, otherActive };
 }

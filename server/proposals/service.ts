@@ -16,11 +16,10 @@ import type { FieldErrors } from '../platform/forms.js';
 import { queueMail } from '../platform/mail/outbox.js';
 import { Forbidden, type Actor } from '../platform/policy.js';
 import { ReadCache } from '../platform/read-cache.js';
-import { sqlOf } from '../platform/sql.js';
 import { partnerFacts, type ProposalBundle } from './bundle.js';
 import { refreshProposalFacts } from './facts.js';
 import { BudgetLine, Proposal, ProposalPartner, ReviewerExclusion } from './models.js';
-import { ACTIVE_STATUSES, budgetTotals, checklist, type BudgetTotals, type ChecklistItem } from './rules.js';
+import { budgetTotals, checklist, type BudgetTotals, type ChecklistItem } from './rules.js';
 import type { BasicInput, BudgetForm, PartnerInput } from './schema.js';
 
 /** Server time. Tests set `clock.now` to put a request exactly around a deadline; nothing else changes it. */
@@ -112,19 +111,9 @@ export interface Evaluation {
 }
 
 /** The live checklist of a proposal against its call's rules, with the budget totals. */
-/** The PI's other active proposals in the same call (限项), on the index (call_id, pi_user_id, status). */
-export async function countOtherActive(p: { id: number; callId: number; piUserId: number }, transaction?: Transaction | null): Promise<number> {
-  const row = await sqlOf(Proposal.sequelize!).one<{ n: number | string }>(
-    'SELECT COUNT(*) AS n FROM proposals WHERE call_id = ? AND pi_user_id = ? AND status IN (?) AND id <> ?',
-    [p.callId, p.piUserId, [...ACTIVE_STATUSES], p.id],
-    transaction,
-  );
-  return Number(row?.n ?? 0);
-}
-
 export async function evaluate(b: ProposalBundle, call: CallSettings, transaction?: Transaction, now: Date = clock.now()): Promise<Evaluation> {
   const p = b.proposal;
-  const otherActiveOfPi = await countOtherActive(p, transaction);
+  const otherActiveOfPi = b.otherActiveOfPi;
   const totals = budgetTotals(b.lines, new Map(b.partners.map((x) => [x.id, x.provinceCode])));
   const missingAttachmentKinds = call.kinds.filter((k) => k.required && !b.attachments.some((a) => a.kind === k.code)).map((k) => k.code);
   const items = checklist(

@@ -7,7 +7,7 @@
  */
 import type { CreationAttributes, Transaction } from 'sequelize';
 import type { InstitutionType } from '../people/rules.js';
-import { snapshotOf, type PartnerRow, type ProposalBundle } from '../proposals/bundle.js';
+import { snapshotOf, type PartnerRow } from '../proposals/bundle.js';
 import { BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../proposals/models.js';
 import { refreshProposalFacts } from '../proposals/facts.js';
 import { receiptNumber, type ProposalStatus } from '../proposals/rules.js';
@@ -108,7 +108,7 @@ export function buildProposalRows(drafts: Draft[], c: RowContext): ProposalRows 
     const screenedAt = endorsedAt && (d.status === 'eligible' || d.status === 'ineligible') ? seconds(Math.min(endorsedAt.getTime() + between(1, 24) * HOUR, nowMs - HOUR)) : null;
     const topic = DEMO_TOPICS[d.topic]!;
     const years = Math.ceil(d.durationMonths / 12);
-    const rows: PartnerRow[] = d.partners.map((p, i) => ({
+    const rows: Array<Omit<PartnerRow, 'creditCode'>> = d.partners.map((p, i) => ({
       id: nextPartner++,
       institutionId: p.inst.id,
       institutionName: p.inst.nameZh,
@@ -159,7 +159,7 @@ export function buildProposalRows(drafts: Draft[], c: RowContext): ProposalRows 
     out.partnerRows.push(...rows.map((r, i) => ({ id: r.id, proposalId: d.id, institutionId: r.institutionId, provinceCode: r.provinceCode, isLead: r.isLead, role: r.role, contactUserId: r.contactUserId, selfFundedFen: r.selfFundedFen, confirmedAt: r.confirmedAt, confirmedBy: null, sortOrder: i })));
     out.lineRows.push(...lines);
     if (submitted) {
-      const bundle: ProposalBundle = { proposal: proposal as unknown as Proposal, endorsementRequired: true, partners: rows, lines: lines.map((l, i) => ({ id: i + 1, ...l })), attachments: [], exclusions: [] };
+      const bundle: Parameters<typeof snapshotOf>[0] = { proposal: proposal as unknown as Proposal, partners: rows.map((r) => ({ ...r, creditCode: null })), lines: lines.map((l, i) => ({ id: i + 1, ...l })), attachments: [], exclusions: [] };
       const snap = snapshotOf(bundle);
       out.submissions.push({ proposalId: d.id, idempotencyKey: `demo-${d.id}`, receiptNo: receiptNo!, snapshot: snap.json, snapshotSha256: snap.sha256, submittedBy: d.piUserId, createdAt: submittedAt });
     }

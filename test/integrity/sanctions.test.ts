@@ -9,8 +9,6 @@ import { endAfterLastDay, shanghaiDayStart } from '../../server/integrity/rules.
 import { syntheticCreditCode } from '../../server/people/rules.js';
 import { SYSTEM } from '../../server/platform/audit.js';
 import { loadBundle } from '../../server/proposals/bundle.js';
-import { checklist } from '../../server/proposals/rules.js';
-import { DEFAULT_RULES } from '../../server/calls/rules.js';
 import { makeCompleteDraft } from '../proposals/helpers.js';
 import { ProposalSubmission } from '../../server/proposals/models.js';
 import type { Actor } from '../../server/platform/policy.js';
@@ -84,6 +82,19 @@ describe('integrity: sanctions in force (activeSanctionsFor)', () => {
     expect(r.ok).to.equal(true);
     expect(await activeSanctionsFor({ userIds: [person.id] }, new Date(liftAt.getTime() - 1000))).to.have.length(1);
     expect(await activeSanctionsFor({ userIds: [person.id] }, liftAt)).to.deep.equal([]);
+  });
+
+  it('counts a sanction the moment it is recorded or lifted, though the register is read from memory', async () => {
+    const { sequelize } = await platform();
+    const person = await makeUser({ email: 'fresh@example.org' });
+    const sh = await officer('SH');
+    const now = new Date();
+    expect(await activeSanctionsFor({ userIds: [person.id] }, now), 'the register is read (and kept) with nobody on it').to.deep.equal([]);
+    const id = await record({ email: 'fresh@example.org', by: sh.id, startDay: '2020-01-01', lastDay: '' });
+    expect((await activeSanctionsFor({ userIds: [person.id] }, now)).map((s) => s.id)).to.deep.equal([id]);
+    const r = await liftSanction(sequelize, { ...SYSTEM, actorId: sh.id }, officerActor(sh.id, 'SH'), id, '复核撤销', now);
+    expect(r.ok).to.equal(true);
+    expect(await activeSanctionsFor({ userIds: [person.id] }, new Date(now.getTime() + 1000))).to.deep.equal([]);
   });
 
   it('turns into checklist items that stop a sanctioned PI from submitting, naming the sanction', async () => {

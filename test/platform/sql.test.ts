@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { DataTypes, Model, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { createSequelize, withTransaction } from '../../server/platform/db.js';
-import { expand, named, sqlOf, toBool, toDate } from '../../server/platform/sql.js';
+import { expand, inParallel, jsonRows, named, sqlOf, toBool, toDate } from '../../server/platform/sql.js';
 import { scratchDatabase, type ScratchDatabase } from './scratch-db.js';
 
 class Item extends Model {
@@ -92,6 +92,45 @@ describe('platform: plain SQL on the hot paths', function () {
     expect(failed).to.have.property('message', 'stop');
     const codes = (await sql.all<{ code: string }>('SELECT code FROM sql_items ORDER BY code')).map((r) => r.code);
     expect(codes).to.deep.equal(['kept']);
+  });
+
+  it('collects a subquery into one JSON array (jsonAgg): none is [], and text, numbers, NULL and dates come back', async () => {
+    const sql = sqlOf(sequelize);
+    const at = new Date('2026-11-24T09:30:15.123Z');
+    await Item.create({ code: `引号'"\\ 和 <b>`, seenAt: at, done: true });
+    await Item.create({ code: 'plain', seenAt: null, done: false });
+    const list = (where: string) => `SELECT (SELECT ${sql.jsonAgg('JSON_ARRAY(i.id, i.code, i.seen_at, i.done)')} FROM sql_items i WHERE ${where}) AS j`;
+    const none = await sql.one<{ j: unknown }>(list('i.code = ?'), ['nobody']);
+    expect(jsonRows(none!.j)).to.deep.equal([]);
+    const rows = jsonRows<[number, string, unknown, unknown]>((await sql.one<{ j: unknown }>(list('i.id > ?'), [0]))!.j).sort((a, b) => a[0] - b[0]);
+    expect(rows.map((r) => r[1])).to.deep.equal([`引号'"\\ 和 <b>`, 'plain']);
+    expect(toDate(rows[0]![2])!.toISOString()).to.equal(at.toISOString());
+    expect(rows[1]![2]).to.equal(null);
+    expect(rows.map((r) => toBool(r[3]))).to.deep.equal([true, false]);
+  });
+
+  it('inParallel: side by side in a transaction, every statement done before a failure is thrown, and all rolled back', async () => {
+    const sql = sqlOf(sequelize);
+    const now = new Date();
+    const insert = (code: string, t: Parameters<typeof sql.run>[2]) => sql.run('INSERT INTO sql_items (code, created_at, updated_at) VALUES (?, ?, ?)', [code, now, now], t);
+    const done: string[] = [];
+    let doneAtFailure: string[] = [];
+    const failed = await withTransaction(sequelize, async (t) => {
+      await insert('first', t);
+      const refused = Promise.reject(new Error('refused at once'));
+      await inParallel([insert('second', t).then(() => done.push('second')), refused, insert('third', t).then(() => done.push('third'))]).catch((e: unknown) => {
+        doneAtFailure = [...done];
+        throw e;
+      });
+    }).catch((x: unknown) => x);
+    expect(failed).to.have.property('message', 'refused at once');
+    expect(doneAtFailure.sort(), 'the other statements had finished when the failure was thrown').to.deep.equal(['second', 'third']);
+    expect(await sql.all('SELECT code FROM sql_items'), 'and the rollback took them all back').to.deep.equal([]);
+    const dup = await withTransaction(sequelize, (t) => inParallel([insert('dup', t), insert('dup', t)])).catch((x: unknown) => x);
+    expect(dup).to.be.instanceOf(UniqueConstraintError);
+    const [a, b] = await withTransaction(sequelize, (t) => inParallel([insert('x', t), insert('y', t)]));
+    expect([a.changes, b.changes]).to.deep.equal([1, 1]);
+    expect((await sql.all<{ code: string }>('SELECT code FROM sql_items ORDER BY code')).map((r) => r.code)).to.deep.equal(['x', 'y']);
   });
 
   it('answers from the new schema after a column is added (prepared statements are not kept across DDL)', async () => {

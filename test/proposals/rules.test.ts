@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { DEFAULT_BUDGET_CATEGORIES, submissionWindow, type EligibilityRules } from '../../server/calls/rules.js';
-import { INSTITUTION_TYPES, type InstitutionType } from '../../server/people/rules.js';
+import { INSTITUTION_TYPES } from '../../server/people/rules.js';
 import { budgetTotals, checkEligibility, checklist, EDITOR_STEPS, formatYuan, parseYuan, receiptNumber, type EligibilityFacts, type PartnerFacts } from '../../server/proposals/rules.js';
 import { parseBudgetForm } from '../../server/proposals/schema.js';
 import { contentDisposition, displayName } from '../../server/proposals/attachments.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { OutboxMessage } from '../../server/platform/mail/outbox.js';
 import { Call } from '../../server/calls/models.js';
-import { Proposal, ProposalSubmission } from '../../server/proposals/models.js';
+import { Attachment, BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../../server/proposals/models.js';
 import { SYSTEM } from '../../server/platform/audit.js';
 import { loadBundle } from '../../server/proposals/bundle.js';
 import { clock, saveBasic } from '../../server/proposals/service.js';
@@ -10,6 +10,26 @@ import { submitProposal } from '../../server/proposals/submission.js';
 import { platform, resetDb } from '../support/platform.js';
 import { signedInAgent, type Agent } from '../support/agent.js';
 import { flashesOf, makeCompleteDraft, pdfBytes } from './helpers.js';
+
+/** A second complete draft of the same PI in the same call, with the same consortium, budget and files. */
+async function twinDraft(d: Awaited<ReturnType<typeof makeCompleteDraft>>): Promise<number> {
+  const { id: _id, createdAt: _c, updatedAt: _u, ...p } = d.proposal.get({ plain: true });
+  const twin = await Proposal.create({ ...p, title: `${p.title}（二）` });
+  const partnerIds = new Map<number, number>();
+  for (const x of await ProposalPartner.findAll({ where: { proposalId: d.proposal.id } })) {
+    const { id, ...rest } = x.get({ plain: true });
+    partnerIds.set(id, (await ProposalPartner.create({ ...rest, proposalId: twin.id })).id);
+  }
+  for (const l of await BudgetLine.findAll({ where: { proposalId: d.proposal.id } })) {
+    const { id: _l, ...rest } = l.get({ plain: true });
+    await BudgetLine.create({ ...rest, proposalId: twin.id, partnerId: partnerIds.get(rest.partnerId)! });
+  }
+  for (const a of await Attachment.findAll({ where: { proposalId: d.proposal.id } })) {
+    const { id: _a, ...rest } = a.get({ plain: true });
+    await Attachment.create({ ...rest, proposalId: twin.id, storedName: randomBytes(24).toString('hex') });
+  }
+  return twin.id;
+}
 
 /** The hidden idempotency key and the CSRF token of the submit step. */
 async function submitForm(agent: Agent, id: number) {
@@ -101,6 +121,26 @@ describe('proposal submission', () => {
     expect(keys.filter((k) => k === 'proposals:submit.done')).to.have.length(1);
     expect(keys.filter((k) => k === 'proposals:submit.already')).to.have.length(19);
     expect(results.every((r) => flashesOf(r)[0]!.params?.receiptNo === receipt)).to.equal(true);
+  });
+
+  it('a PI\'s two complete drafts in one call (限项 1), submitted at the same moment: exactly one goes in, the other is told why', async () => {
+    const first = await makeCompleteDraft();
+    const second = await twinDraft(first);
+    const agent = await signedInAgent(first.pi.email);
+    const forms = [await submitForm(agent, first.proposal.id), await submitForm(agent, second)];
+    const ids = [first.proposal.id, second];
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(ids.map((id, i) => post(agent, id, forms[i]!.csrf, forms[i]!.key)));
+      expect(results.map((r) => r.status).sort(), `round ${round}`).to.deep.equal([303, 400]);
+      expect(await Proposal.count({ where: { status: 'submitted' } })).to.equal(1);
+      expect(await ProposalSubmission.count()).to.equal(round + 1);
+      const refused = results.find((r) => r.status === 400)!;
+      expect(refused.text).to.contain('同一指南下每位项目负责人限报 1 项（您已有 1 项有效申报）');
+      // Withdraw the one that went in, for the next round (the forms get new keys).
+      const winner = ids[results.findIndex((r) => r.status === 303)]!;
+      expect((await agent.post(`/proposals/${winner}/withdraw`).type('form').send({ _csrf: forms[0]!.csrf })).status).to.equal(303);
+      for (const [i, id] of ids.entries()) forms[i] = await submitForm(agent, id);
+    }
   });
 
   it('accepts a submission one second before and exactly at the deadline, refuses it one second after (server clock)', async () => {

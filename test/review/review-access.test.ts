@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { Attachment, ReviewerExclusion } from '../../server/proposals/models.js';
 import { resetDb } from '../support/platform.js';
 import { signedInAgent } from '../support/agent.js';
-import { makeCompleteDraft } from '../proposals/helpers.js';
 import { assign, openTab, reviewWorld } from './review-fixtures.js';
 
 describe('reviews: who may open a review and the proposal behind it', () => {

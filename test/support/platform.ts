@@ -9,6 +9,7 @@ import { loadConfig, ROOT } from '../../server/config.js';
 import { boot } from '../../server/boot.js';
 import { PROVINCES } from '../../server/seed/demo.js';
 import { Province } from '../../server/people/models.js';
+import { forgetCachedReads } from '../../server/platform/read-cache.js';
 
 export type Platform = Awaited<ReturnType<typeof boot>>;
 
@@ -72,5 +73,7 @@ export async function resetDb(): Promise<void> {
       await sequelize.query('SET FOREIGN_KEY_CHECKS = 1', { transaction });
     });
   }
+  // Ids start again from 1: nothing the app keeps in memory about the old rows may answer for the new ones.
+  forgetCachedReads();
   await Province.bulkCreate(PROVINCES);
 }

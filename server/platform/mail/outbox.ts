@@ -10,6 +10,7 @@ import Handlebars from 'handlebars';
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize, type Transaction } from 'sequelize';
 import { ROOT } from '../../config.js';
 import { DEFAULT_LANG, isLang, tFor } from '../i18n.js';
+import { sqlOf } from '../sql.js';
 import { helpers } from '../views.js';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'dead';
@@ -97,14 +98,35 @@ export function renderMail(req: MailRequest): { subject: string; text: string; h
   return { subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 255), text: template(`${req.template}.text.hbs`)(ctx), html };
 }
 
-/** Write a message to the outbox inside the caller's transaction. */
-export async function queueMail(t: Transaction, req: MailRequest, messageDomain = 'yrd-platform'): Promise<OutboxMessage> {
+/** A message rendered and addressed, ready to be written (render before a short transaction, write inside it). */
+export interface PreparedMail {
+  messageId: string;
+  toAddress: string;
+  toName: string | null;
+  template: string;
+  subject: string;
+  textBody: string;
+  htmlBody: string;
+}
+
+/** Check the address and render the message; throws InvalidAddress. */
+export function prepareMail(req: MailRequest, messageDomain = 'yrd-platform'): PreparedMail {
   const address = req.to.address.trim();
   if (!isValidAddress(address)) throw new InvalidAddress(address.slice(0, 50));
   const name = req.to.name ? req.to.name.replace(/[\r\n\u0000-\u001f]/g, ' ').slice(0, 100) : null;
   const { subject, text, html } = renderMail({ ...req, to: { address, name } });
-  return OutboxMessage.create(
-    { messageId: `<${randomUUID()}@${messageDomain}>`, toAddress: address, toName: name, template: req.template, subject, textBody: text, htmlBody: html, nextAttemptAt: new Date() },
-    { transaction: t },
+  return { messageId: `<${randomUUID()}@${messageDomain}>`, toAddress: address, toName: name, template: req.template, subject, textBody: text, htmlBody: html };
+}
+
+/** Write a message to the outbox inside the caller's transaction (rendered here unless already prepared). */
+export async function queueMail(t: Transaction, mail: MailRequest | PreparedMail, messageDomain = 'yrd-platform'): Promise<OutboxMessage> {
+  const m = 'messageId' in mail ? mail : prepareMail(mail, messageDomain);
+  const now = new Date();
+  // Plain SQL (platform/sql.ts): a submit at a deadline writes one inside the writer's short transaction.
+  const { lastId } = await sqlOf(OutboxMessage.sequelize!).run(
+    "INSERT INTO outbox_messages (message_id, to_address, to_name, template, subject, text_body, html_body, status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+    [m.messageId, m.toAddress, m.toName, m.template, m.subject, m.textBody, m.htmlBody, now, now],
+    t,
   );
+  return OutboxMessage.build({ ...m, id: lastId, status: 'pending', attempts: 0, nextAttemptAt: now, lockedUntil: null, lastError: null, sentAt: null, createdAt: now }, { isNewRecord: false });
 }
