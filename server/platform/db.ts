@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Sequelize, Transaction, type Options } from 'sequelize';
 import { ROOT } from '../config.js';
-import { forgetStatements } from './sql.js';
+import { allPrepared, forgetStatements } from './sql.js';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -31,8 +31,13 @@ export function sqlitePath(url: string): string {
  * Sequelize's SQLite dialect asks `PRAGMA table_info(t)` before every SELECT (to parse dates and booleans),
  * doubling the statements of every read. The answer only changes with the schema, so it is kept per database
  * and forgotten whenever any connection runs DDL (CREATE / ALTER / DROP: migrations, test resets), as are the
- * connection's prepared statements (sql.ts).
+ * connection's prepared statements (sql.ts). And Sequelize sends a transaction's BEGIN, COMMIT and ROLLBACK as
+ * fresh statements (prepare, then run: two trips to SQLite's thread); they go through the connection's prepared
+ * statements instead, so a transaction holds the single writer for two trips less.
  */
+/** What Sequelize's SQLite dialect sends to begin (IMMEDIATE, see createSequelize), commit and roll back. */
+const TRANSACTION_CONTROL = new Set(['BEGIN IMMEDIATE TRANSACTION;', 'COMMIT;', 'ROLLBACK;']);
+
 function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, tableInfo: Map<string, unknown>): void {
   const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
   const cache = {
@@ -49,6 +54,10 @@ function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(
   c.all = (sql: string, ...rest: unknown[]) => {
     if (DDL.test(sql)) cache.clear();
     const cb = rest[rest.length - 1];
+    if (TRANSACTION_CONTROL.has(sql) && typeof cb === 'function' && (rest.length === 1 || (rest.length === 2 && (rest[0] === undefined || (Array.isArray(rest[0]) && rest[0].length === 0))))) {
+      allPrepared(c, sql, cb as (e: Error | null, rows?: unknown) => void);
+      return c;
+    }
     if (/^PRAGMA table_info\(/i.test(sql) && rest.length === 1 && typeof cb === 'function') {
       const hit = cache.get(sql);
       if (hit) {
@@ -148,6 +157,14 @@ export function createSequelize(s: DbSettings): Sequelize {
   const url = s.databaseUrl.replace(/^mariadb:/, 'mysql:');
   return new Sequelize(url, {
     ...common,
+    // Every connection reads committed data by default, so a transaction needs no `SET TRANSACTION …` of its own
+    // (one round trip less each); withTransaction asks for SERIALIZABLE, for one transaction, where it must.
+    hooks: {
+      afterConnect: (connection: unknown) =>
+        new Promise<void>((resolve, reject) =>
+          (connection as { query(sql: string, cb: (e: Error | null) => void): void }).query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (e) => (e ? reject(e) : resolve())),
+        ),
+    },
     dialect: 'mysql',
     timezone: '+00:00',
     dialectOptions: { charset: 'utf8mb4', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000 },
@@ -193,8 +210,8 @@ export async function withTransaction<T>(sequelize: Sequelize, fn: (t: Transacti
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      const isolationLevel = o.serializable ? Transaction.ISOLATION_LEVELS.SERIALIZABLE : Transaction.ISOLATION_LEVELS.READ_COMMITTED;
-      return await sequelize.transaction({ isolationLevel }, (t) => fn(t));
+      // READ COMMITTED is each connection's own level (createSequelize); SERIALIZABLE is set for this transaction only.
+      return await sequelize.transaction(o.serializable ? { isolationLevel: Transaction.ISOLATION_LEVELS.SERIALIZABLE } : {}, (t) => fn(t));
     } catch (e) {
       const errno = mysqlErrno(e);
       if (attempt >= 4 || errno === undefined || !RETRYABLE.has(errno)) throw e;

@@ -185,6 +185,20 @@ function prepared(c: SqliteConnection, text: string): Promise<SqliteStatement> {
   });
 }
 
+/**
+ * Run a statement without parameters through the connection's prepared-statement cache (db.ts sends
+ * Sequelize's BEGIN / COMMIT / ROLLBACK here: prepared, each is one trip to SQLite's thread instead of two).
+ * The callback gets `this` = the statement, as from the driver's own `all`.
+ */
+export function allPrepared(c: object, text: string, cb: (this: unknown, e: Error | null, rows?: Row[]) => void): void {
+  prepared(c as SqliteConnection, text).then(
+    (s) => void s.all([], function (this: unknown, e: Error | null, rows: Row[]) {
+      cb.call(this, e, rows);
+    }),
+    (e: Error) => cb.call(undefined, e),
+  );
+}
+
 const sqliteValue = (v: unknown) => (v instanceof Date ? sqliteDate(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
 function sqliteSql(sequelize: Sequelize): Sql {

@@ -52,4 +52,47 @@ describe('platform: transactions', function () {
     expect(Number(await count())).to.equal(100);
     expect(seen.every((n) => n % 2 === 0), `odd counts seen: ${seen.filter((n) => n % 2)}`).to.equal(true);
   });
+
+  it('MySQL: reads what others committed meanwhile (READ COMMITTED, with no SET per transaction); a serializable one locks what it read, for that transaction only', async function () {
+    if (db.dialect !== 'mysql') this.skip();
+    // One connection, so every transaction below runs on the same one.
+    const one = createSequelize({ databaseUrl: db.url, poolMax: 1 });
+    const label = async (t: Parameters<Parameters<typeof withTransaction>[1]>[0]) =>
+      (await one.query<{ label: string }>('SELECT label FROM tx_probe WHERE id = 900', { type: QueryTypes.SELECT, transaction: t }))[0]!.label;
+    const statements: string[] = [];
+    try {
+      await reader.query("INSERT INTO tx_probe (id, label) VALUES (900, 'v1')");
+      const seen = await withTransaction(one, async (t) => {
+        const before = await label(t);
+        await reader.query("UPDATE tx_probe SET label = 'v2' WHERE id = 900");
+        return [before, await label(t)];
+      });
+      expect(seen, 'REPEATABLE READ would show v1 twice').to.deep.equal(['v1', 'v2']);
+
+      const blocked = await withTransaction(
+        one,
+        async (t) => {
+          await label(t);
+          return reader.transaction(async (other) => {
+            await reader.query('SET SESSION innodb_lock_wait_timeout = 1', { transaction: other });
+            return reader.query("UPDATE tx_probe SET label = 'v3' WHERE id = 900", { transaction: other }).then(() => 'updated', (e: Error) => e.message);
+          });
+        },
+        { serializable: true },
+      );
+      expect(blocked).to.match(/Lock wait timeout/i);
+
+      (one as unknown as { options: { logging: (sql: string) => void } }).options.logging = (sql) => void statements.push(sql);
+      const after = await withTransaction(one, async (t) => {
+        const before = await label(t);
+        await reader.query("UPDATE tx_probe SET label = 'v4' WHERE id = 900");
+        return [before, await label(t)];
+      });
+      expect(after, 'the next transaction on that connection reads committed again').to.deep.equal(['v2', 'v4']);
+      expect(statements.filter((q) => /ISOLATION/i.test(q))).to.deep.equal([]);
+    } finally {
+      await one.close();
+      await reader.query('DELETE FROM tx_probe WHERE id = 900');
+    }
+  });
 });
