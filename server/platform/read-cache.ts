@@ -2,7 +2,7 @@
  * Reference data that many requests read and few change (the calls in scope of the screening list, a call's
  * settings at a deadline): kept in memory for at most `ttlMs`, and dropped at once when this process changes its
  * source (`clear`, wired to the model's hooks, also after the writing transaction commits). Another worker or
- * host sees a change within `ttlMs`. A failed load is not kept.
+ * host sees a change within `ttlMs`. A failed load is not kept; a busy entry is reloaded before it expires.
  */
 const everyCache = new Set<{ clear(): void }>();
 
@@ -14,36 +14,70 @@ export function forgetCachedReads(): void {
   for (const c of everyCache) c.clear();
 }
 
+interface Entry<V> {
+  /** When its load started: what it holds is at most this old. */
+  at: number;
+  value: Promise<V>;
+  loaded: boolean;
+  refreshing: boolean;
+}
+
 export class ReadCache<K, V> {
-  private readonly entries = new Map<K, { at: number; value: Promise<V> }>();
+  private readonly entries = new Map<K, Entry<V>>();
   private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
     private readonly load: (key: K) => Promise<V>,
     private readonly maxEntries = 1000,
+    private readonly clock: () => number = Date.now,
   ) {
     everyCache.add(this);
   }
 
+  /**
+   * The value, loaded at most `ttlMs` ago. Past half its time an entry is reloaded in the background while it is
+   * still served, so that under steady reads no request waits for a load (at a deadline that wait would be spent
+   * queueing for a connection behind hundreds of others).
+   */
   get(key: K): Promise<V> {
-    const now = Date.now();
+    const now = this.clock();
     const hit = this.entries.get(key);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (hit && now - hit.at < this.ttlMs) {
+      if (hit.loaded && !hit.refreshing && now - hit.at >= this.ttlMs / 2) {
+        hit.refreshing = true;
+        this.start(key, now, hit);
+      }
+      return hit.value;
+    }
+    return this.start(key, now, null).value;
+  }
+
+  /** Load `key`; the entry is set at once, or — refreshing `stale` — only once the load has succeeded. */
+  private start(key: K, now: number, stale: Entry<V> | null): Entry<V> {
     const generation = this.generation;
-    const value = this.load(key);
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, { at: now, value });
-    // A load that fails, or that was overtaken by a change while it ran, is not served again.
-    value.then(
+    const entry: Entry<V> = { at: now, value: this.load(key), loaded: false, refreshing: false };
+    const put = () => {
+      if (this.entries.size >= this.maxEntries && !this.entries.has(key)) this.entries.clear();
+      this.entries.set(key, entry);
+    };
+    if (!stale) put();
+    // A load that fails, or that was overtaken by a change while it ran, is not served (again).
+    entry.value.then(
       () => {
-        if (this.generation !== generation && this.entries.get(key)?.value === value) this.entries.delete(key);
+        entry.loaded = true;
+        const current = this.generation === generation;
+        if (stale) {
+          stale.refreshing = false;
+          if (current && this.entries.get(key) === stale) put();
+        } else if (!current && this.entries.get(key) === entry) this.entries.delete(key);
       },
       () => {
-        if (this.entries.get(key)?.value === value) this.entries.delete(key);
+        if (stale) stale.refreshing = false;
+        else if (this.entries.get(key) === entry) this.entries.delete(key);
       },
     );
-    return value;
+    return entry;
   }
 
   clear(): void {

@@ -44,4 +44,52 @@ describe('platform: read cache of reference data', () => {
     expect(await first).to.equal('old');
     expect(await cache.get('k')).to.equal('new');
   });
+
+  it('reloads an entry read past half its time in the background, serving it meanwhile, never past its time', async () => {
+    const settle = () => new Promise((r) => setImmediate(r));
+    let now = 0;
+    let loads = 0;
+    let gate: Promise<void> = Promise.resolve();
+    const cache = new ReadCache<string, number>(
+      200,
+      async () => {
+        const n = ++loads;
+        await gate;
+        return n;
+      },
+      1000,
+      () => now,
+    );
+    expect(await cache.get('k')).to.equal(1);
+    now = 120;
+    let release!: () => void;
+    gate = new Promise<void>((r) => (release = r));
+    expect(await cache.get('k'), 'served at once while a reload runs').to.equal(1);
+    expect(await cache.get('k')).to.equal(1);
+    expect(loads, 'one reload at a time').to.equal(2);
+    release();
+    await settle();
+    expect(await cache.get('k'), 'the reloaded value').to.equal(2);
+    expect(loads).to.equal(2);
+
+    // A reload that outlives the entry's time: the next read waits for a fresh load instead of the old value.
+    now = 240; // the entry from the reload started at 120
+    gate = new Promise<void>((r) => (release = r));
+    expect(await cache.get('k')).to.equal(2);
+    now = 320;
+    const late = cache.get('k');
+    release();
+    expect(await late).to.equal(4);
+    await settle();
+    expect(await cache.get('k'), 'the overtaken reload is not kept').to.equal(4);
+
+    // A change while a reload runs: the reload is not kept.
+    now = 430;
+    gate = new Promise<void>((r) => (release = r));
+    expect(await cache.get('k')).to.equal(4);
+    cache.clear();
+    release();
+    await settle();
+    expect(await cache.get('k'), 'loaded again after the change').to.equal(6);
+  });
 });
