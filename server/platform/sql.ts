@@ -16,7 +16,7 @@
  * `toBool`. A unique violation becomes Sequelize's UniqueConstraintError and any other failure its
  * DatabaseError, so callers (and withTransaction's deadlock retry) see the same errors as from Sequelize.
  */
-import { DatabaseError, DataTypes, UniqueConstraintError, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
+import { DatabaseError, DataTypes, UniqueConstraintError, type InferAttributes, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
 
 export type Param = string | number | boolean | null | Date | readonly (string | number)[];
 export type Row = Record<string, unknown>;
@@ -57,16 +57,31 @@ export function toDate(v: unknown): Date | null {
 export const toBool = (v: unknown): boolean => v === true || Number(v) === 1;
 
 /**
- * A model instance from a plain row of its table (`SELECT t.*`): columns mapped to attributes, dates and
- * booleans read as Sequelize reads them. No query; for reads on hot paths that callers expect as instances.
+ * A model's attributes from a plain row of its table (`SELECT t.*`): columns mapped to attributes, dates and
+ * booleans read as Sequelize reads them. For hot paths that only read the values: no instance is built.
  */
-export function instanceFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>): M {
-  const values: Record<string, unknown> = {};
-  for (const [attr, def] of Object.entries(model.getAttributes())) {
-    const v = row[def.field ?? attr];
-    values[attr] = def.type instanceof DataTypes.DATE ? toDate(v) : def.type instanceof DataTypes.BOOLEAN ? (v === null || v === undefined ? v : toBool(v)) : v;
+export function attributesFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>): InferAttributes<M> {
+  let plan = plans.get(model);
+  if (!plan) {
+    plan = Object.entries(model.getAttributes()).map(([attr, def]) => ({
+      attr,
+      field: def.field ?? attr,
+      kind: def.type instanceof DataTypes.DATE ? ('date' as const) : def.type instanceof DataTypes.BOOLEAN ? ('bool' as const) : null,
+    }));
+    plans.set(model, plan);
   }
-  return model.build(values as never, { isNewRecord: false, raw: true });
+  const values: Record<string, unknown> = {};
+  for (const { attr, field, kind } of plan) {
+    const v = row[field];
+    values[attr] = kind === 'date' ? toDate(v) : kind === 'bool' ? (v === null || v === undefined ? v : toBool(v)) : v;
+  }
+  return values as InferAttributes<M>;
+}
+const plans = new WeakMap<object, Array<{ attr: string; field: string; kind: 'date' | 'bool' | null }>>();
+
+/** A model instance from a plain row of its table (see attributesFromRow); no query. */
+export function instanceFromRow<M extends Model>(model: ModelStatic<M>, row: Record<string, unknown>): M {
+  return model.build(attributesFromRow(model, row) as never, { isNewRecord: false, raw: true });
 }
 
 /**

@@ -3,9 +3,9 @@
  * submission snapshot. Used by the editor, the sign-off and screening pages, exports and submission.
  */
 import { createHash } from 'node:crypto';
-import type { Transaction } from 'sequelize';
+import type { InferAttributes, Transaction } from 'sequelize';
 import type { InstitutionType } from '../people/rules.js';
-import { instanceFromRow, jsonRows, sqlOf, toBool, toDate, type Sql } from '../platform/sql.js';
+import { attributesFromRow, jsonRows, sqlOf, toBool, toDate, type Sql } from '../platform/sql.js';
 import { Proposal } from './models.js';
 import type { ProposalAccessFacts } from './policy.js';
 import { ACTIVE_STATUSES, type PartnerFacts } from './rules.js';
@@ -27,8 +27,11 @@ export interface PartnerRow {
   requestedFen: number;
 }
 
+/** A proposal's stored values (read only: change a proposal through the service's commands). */
+export type ProposalRecord = Readonly<InferAttributes<Proposal>>;
+
 export interface ProposalBundle {
-  proposal: Proposal;
+  proposal: ProposalRecord;
   endorsementRequired: boolean;
   /** The PI's other active proposals in the same call when the bundle was read (限项). */
   otherActiveOfPi: number;
@@ -93,7 +96,7 @@ export async function loadBundle(proposalId: number, transaction?: Transaction):
   const requested = new Map<number, number>();
   for (const l of lines) requested.set(l[1], (requested.get(l[1]) ?? 0) + Number(l[4]));
   return {
-    proposal: instanceFromRow(Proposal, row),
+    proposal: attributesFromRow(Proposal, row),
     endorsementRequired: toBool(row.call_endorsement_required),
     otherActiveOfPi: Number(row.other_active),
     partners: partners.map((p) => ({
