@@ -11,7 +11,7 @@ import path from 'node:path';
 import { benchDatabase, BENCH_VAR, build, killAppNow, ROOT, startApp } from './lib/app.js';
 import { finish, MEASUREMENTS, type BenchContext, type Measurement } from './lib/measurements.js';
 import { summarise } from './lib/profile.js';
-import { table, writeResults, type Entry } from './lib/results.js';
+import { table, targetText, writeResults, type Entry } from './lib/results.js';
 
 const RESULTS = path.join(ROOT, 'bench', 'results.json');
 const HARD_LIMIT_MS = 15 * 60_000;
@@ -62,8 +62,18 @@ async function main(): Promise<number> {
     log,
   };
   let dbDialect = 'none';
+  const failed: string[] = [];
+  // A measurement that cannot be taken is recorded as such (value null, the reason) and the others still run.
   const record = async (m: Measurement) => {
-    const entry = finish(m, await m.run(ctx));
+    let entry: Entry;
+    try {
+      entry = finish(m, await m.run(ctx));
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      log(`${m.name} failed: ${error}`);
+      failed.push(m.name);
+      entry = { value: null, unit: m.unit, ...(m.target ? { target: targetText(m.target), met: false } : {}), error };
+    }
     fresh[m.name] = { ...entry, ...(m.needsApp === false ? {} : { database: dbDialect, connections, seconds }), load_avg_1m: entry.load_avg_1m ?? loadAvg, measured_at: new Date().toISOString() };
   };
 
@@ -93,7 +103,8 @@ async function main(): Promise<number> {
 
   writeResults(RESULTS, fresh);
   console.log(`\n${table(fresh)}\n\nwritten to ${path.relative(process.cwd(), RESULTS)}`);
-  const missed = Object.entries(fresh).filter(([, e]) => e.met === false);
+  const missed = Object.entries(fresh).filter(([, e]) => e.met === false && e.value !== null);
+  if (failed.length) console.log(`\nnot measured: ${failed.join(', ')}`);
   if (missed.length) console.log(`\ntarget missed: ${missed.map(([n, e]) => `${n} = ${e.value} (target ${e.target})`).join(', ')}`);
 
   if (profileDir) {
@@ -102,7 +113,7 @@ async function main(): Promise<number> {
     writeFileSync(path.join(BENCH_VAR, 'profile.txt'), text + '\n');
     console.log(`\n${text}\n\n(profile summary also in ${path.relative(process.cwd(), path.join(BENCH_VAR, 'profile.txt'))})`);
   }
-  return 0;
+  return failed.length ? 1 : 0;
 }
 
 const watchdog = setTimeout(() => {

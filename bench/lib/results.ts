@@ -13,7 +13,8 @@ export interface Target {
 }
 
 export interface Entry {
-  value: number;
+  /** null when the measurement could not be taken (`error` says why). */
+  value: number | null;
   unit: Unit;
   target?: string;
   met?: boolean;
@@ -49,7 +50,10 @@ const round = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >=
 
 export function table(entries: Record<string, Entry>): string {
   const rows = [['measurement', 'value', 'unit', 'target', '', 'note']];
-  for (const [name, e] of Object.entries(entries)) rows.push([name, round(e.value), e.unit, e.target ?? '', e.met === undefined ? '' : e.met ? 'ok' : 'MISSED', e.note ?? '']);
+  for (const [name, e] of Object.entries(entries)) {
+    if (e.value === null) rows.push([name, '—', e.unit, e.target ?? '', 'FAILED', String(e.error ?? '')]);
+    else rows.push([name, round(e.value), e.unit, e.target ?? '', e.met === undefined ? '' : e.met ? 'ok' : 'MISSED', e.note ?? '']);
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
