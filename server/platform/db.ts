@@ -27,6 +27,9 @@ export function sqlitePath(url: string): string {
   return path.resolve(ROOT, rest);
 }
 
+/** What Sequelize's SQLite dialect sends to begin (IMMEDIATE, see createSequelize), commit and roll back. */
+const TRANSACTION_CONTROL = new Set(['BEGIN IMMEDIATE TRANSACTION;', 'COMMIT;', 'ROLLBACK;']);
+
 /**
  * Sequelize's SQLite dialect asks `PRAGMA table_info(t)` before every SELECT (to parse dates and booleans),
  * doubling the statements of every read. The answer only changes with the schema, so it is kept per database
@@ -35,9 +38,6 @@ export function sqlitePath(url: string): string {
  * fresh statements (prepare, then run: two trips to SQLite's thread); they go through the connection's prepared
  * statements instead, so a transaction holds the single writer for two trips less.
  */
-/** What Sequelize's SQLite dialect sends to begin (IMMEDIATE, see createSequelize), commit and roll back. */
-const TRANSACTION_CONTROL = new Set(['BEGIN IMMEDIATE TRANSACTION;', 'COMMIT;', 'ROLLBACK;']);
-
 function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, tableInfo: Map<string, unknown>): void {
   const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
   const cache = {

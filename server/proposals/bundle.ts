@@ -77,7 +77,8 @@ function bundleStatement(sql: Sql): string {
   return text;
 }
 
-const byNumbers = (...keys: Array<(x: never) => number | string>) => (a: unknown, b: unknown) => {
+/** Compare by each key in turn (ids, years, ASCII category codes). */
+const byKeys = (...keys: Array<(x: never) => number | string>) => (a: unknown, b: unknown) => {
   for (const k of keys) {
     const x = (k as (v: unknown) => number | string)(a);
     const y = (k as (v: unknown) => number | string)(b);
@@ -91,8 +92,8 @@ export async function loadBundle(proposalId: number, transaction?: Transaction):
   const sql = sqlOf(Proposal.sequelize!);
   const row = await sql.one<Record<string, unknown>>(bundleStatement(sql), [[...ACTIVE_STATUSES], proposalId], transaction);
   if (!row) return null;
-  const partners = jsonRows<PartnerJson>(row.j_partners).sort(byNumbers((p: PartnerJson) => (toBool(p[3]) ? 0 : 1), (p: PartnerJson) => p[12], (p: PartnerJson) => p[0]));
-  const lines = jsonRows<LineJson>(row.j_lines).sort(byNumbers((l: LineJson) => l[1], (l: LineJson) => l[2], (l: LineJson) => l[3]));
+  const partners = jsonRows<PartnerJson>(row.j_partners).sort(byKeys((p: PartnerJson) => (toBool(p[3]) ? 0 : 1), (p: PartnerJson) => p[12], (p: PartnerJson) => p[0]));
+  const lines = jsonRows<LineJson>(row.j_lines).sort(byKeys((l: LineJson) => l[1], (l: LineJson) => l[2], (l: LineJson) => l[3]));
   const requested = new Map<number, number>();
   for (const l of lines) requested.set(l[1], (requested.get(l[1]) ?? 0) + Number(l[4]));
   return {
@@ -116,14 +117,14 @@ export async function loadBundle(proposalId: number, transaction?: Transaction):
     })),
     lines: lines.map((l) => ({ id: l[0], partnerId: l[1], year: l[2], category: l[3], amountFen: Number(l[4]) })),
     attachments: jsonRows<AttachmentJson>(row.j_attachments)
-      .sort(byNumbers((a: AttachmentJson) => a[0]))
+      .sort(byKeys((a: AttachmentJson) => a[0]))
       .map((a) => ({ id: a[0], kind: a[1], originalName: a[2], sizeBytes: Number(a[3]), mime: a[4], sha256: a[5], createdAt: toDate(a[6])! })),
     exclusions: jsonRows<ExclusionJson>(row.j_exclusions)
-      .sort(byNumbers((e: ExclusionJson) => e[0]))
+      .sort(byKeys((e: ExclusionJson) => e[0]))
       .map((e) => ({ id: e[0], expertName: e[1], expertInstitution: e[2], reason: e[3] })),
     reviewerUserIds: jsonRows<[number]>(row.j_reviewers).map((r) => r[0]),
     submissions: jsonRows<SubmissionJson>(row.j_submissions)
-      .sort(byNumbers((x: SubmissionJson) => -x[0]))
+      .sort(byKeys((x: SubmissionJson) => -x[0]))
       .map((x) => ({ receiptNo: x[1], snapshotSha256: x[2], createdAt: toDate(x[3])! })),
   };
 }
