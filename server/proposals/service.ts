@@ -4,7 +4,7 @@
  * inside the transaction and against server time, that the proposal is still a draft of an open call.
  * Submission and withdrawal live in submission.ts.
  */
-import { sanctionProblems } from '../integrity/service.js';
+import { sanctionProblems } from '../integrity/checks.js';
 import { Op, type Sequelize, type Transaction } from 'sequelize';
 import { Call, CallTopic, onCallsChanged } from '../calls/models.js';
 import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, submissionWindow, type AttachmentKind, type BudgetCategory, type CallStatus, type EligibilityRules, type WindowState } from '../calls/rules.js';

@@ -114,7 +114,7 @@ async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalI
     const written = new Date();
     const { changes } = await sql.run(
       `UPDATE proposals SET status = 'submitted', version = version + 1, receipt_no = ?, submitted_at = ?, return_reason = NULL, updated_at = ?
-       WHERE id = ? AND status = 'draft' AND version = ? AND (${mysql ? `SELECT n FROM (${others}) AS counted` : others.replace('COUNT(*) AS n', 'COUNT(*)')}) = ?`,
+       WHERE id = ? AND status = 'draft' AND version = ? AND (${mysql ? `SELECT n FROM (${others}) AS counted` : others}) = ?`,
       [receiptNo, now, written, proposalId, proposal.version, proposal.callId, proposal.piUserId, [...ACTIVE_STATUSES], proposalId, ev.otherActiveOfPi],
       t,
     );

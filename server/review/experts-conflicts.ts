@@ -10,7 +10,7 @@ import { withTransaction } from '../platform/db.js';
 import { Institution, User } from '../people/models.js';
 import { Proposal, ProposalPartner, ReviewerExclusion } from '../proposals/models.js';
 import type { ProposalBundle } from '../proposals/bundle.js';
-import { activeSanctionsFor } from '../integrity/service.js';
+import { activeSanctionsFor } from '../integrity/checks.js';
 import { ConflictOverride, DeclaredConflict } from './models.js';
 import { conflictMatrix, isLiftable, type Conflict, type ConflictCause, type ConflictDecisions, type ExpertConflictFacts, type ProposalConflictFacts } from './conflicts.js';
 

@@ -14,7 +14,7 @@ import { createInviteToken, INVITE_TTL_MS } from '../people/account-service.js';
 import { containsPattern, PAGE_SIZE } from '../people/institution-service.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { normaliseEmail } from '../people/rules.js';
-import { activeSanctionsFor, sanctionedUserIds, type ActiveSanction } from '../integrity/service.js';
+import { activeSanctionsFor, sanctionedUserIds, type ActiveSanction } from '../integrity/checks.js';
 import { ExpertDiscipline, ExpertProfile } from './models.js';
 import { joinKeywords, LOAD_RANGE, mapHeader, parseKeywords, validateImport, type ImportProblem, type ImportRow } from './experts-rules.js';
 import type { ExpertProfileInput, ExpertSearch } from './experts-schema.js';

@@ -5,7 +5,7 @@ import { OutboxMessage } from '../../server/platform/mail/outbox.js';
 import { Province, User, UserRole } from '../../server/people/models.js';
 import { ExpertDiscipline, ExpertProfile } from '../../server/review/models.js';
 import { IntegritySanction } from '../../server/integrity/models.js';
-import { activeSanctionsFor } from '../../server/integrity/service.js';
+import { activeSanctionsFor } from '../../server/integrity/checks.js';
 import { seedDemo } from '../../server/seed/demo.js';
 import { platform, resetDb } from '../support/platform.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
