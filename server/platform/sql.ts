@@ -47,10 +47,15 @@ export interface Sql {
 export function toDate(v: unknown): Date | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v;
-  // The common case without a regex: a list page reads a few hundred of SQLite's own 'YYYY-MM-DD HH:MM:SS.mmm +00:00'.
-  if (typeof v === 'string' && v.length === 30 && v.endsWith(' +00:00') && v[10] === ' ') return new Date(`${v.slice(0, 10)}T${v.slice(11, 23)}Z`);
-  const text = String(v).replace(' ', 'T').replace(' ', '');
-  const d = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
+  // The common cases without a regex: a list page reads a few hundred of SQLite's own
+  // 'YYYY-MM-DD HH:MM:SS.mmm +00:00', or of MySQL's 'YYYY-MM-DD HH:MM:SS' inside JSON.
+  let d: Date;
+  if (typeof v === 'string' && v[10] === ' ' && v.length === 30 && v.endsWith(' +00:00')) d = new Date(`${v.slice(0, 10)}T${v.slice(11, 23)}Z`);
+  else if (typeof v === 'string' && v[10] === ' ' && v.length === 19) d = new Date(`${v.slice(0, 10)}T${v.slice(11)}Z`);
+  else {
+    const text = String(v).replace(' ', 'T').replace(' ', '');
+    d = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
+  }
   return Number.isNaN(d.getTime()) ? null : d;
 }
 

@@ -12,18 +12,26 @@ import type { ScreeningReport } from './screening-service.js';
 
 const pick = (lang: string, zh: string, en: string | null | undefined) => (lang === 'en' && en ? en : zh);
 
-/** Labels of one kind (provinces, statuses, rules) in one language, by code: a page asks the same few hundreds of times. */
-const labelTables = new Map<string, Map<string, string>>();
-function labelsOf(lang: string, prefix: string): Map<string, string> {
-  const id = `${lang}|${prefix}`;
-  let table = labelTables.get(id);
-  if (!table) labelTables.set(id, (table = new Map()));
-  return table;
+/** Labels of one kind (provinces, statuses, rules) in one language, by code: a list page asks the same few hundreds of times. */
+class Labels {
+  private readonly byCode = new Map<string, string>();
+  constructor(
+    private readonly lang: string,
+    private readonly prefix: string,
+  ) {}
+  of(code: string): string {
+    let s = this.byCode.get(code);
+    if (s === undefined) this.byCode.set(code, (s = translate(this.lang, `${this.prefix}.${code}`)));
+    return s;
+  }
 }
-function label(table: Map<string, string>, lang: string, prefix: string, code: string): string {
-  let s = table.get(code);
-  if (s === undefined) table.set(code, (s = translate(lang, `${prefix}.${code}`)));
-  return s;
+const labelTables = new Map<string, Map<string, Labels>>();
+function labelsOf(lang: string, prefix: string): Labels {
+  let byPrefix = labelTables.get(lang);
+  if (!byPrefix) labelTables.set(lang, (byPrefix = new Map()));
+  let table = byPrefix.get(prefix);
+  if (!table) byPrefix.set(prefix, (table = new Labels(lang, prefix)));
+  return table;
 }
 
 /**
@@ -32,7 +40,7 @@ function label(table: Map<string, string>, lang: string, prefix: string, code: s
  */
 export function screeningRowView(r: ScreeningRow, calls: Map<number, CallScope>, lang: string) {
   const call = calls.get(r.callId);
-  const province = (code: string) => label(labelsOf(lang, 'common:provinces'), lang, 'common:provinces', code);
+  const provinces = labelsOf(lang, 'common:provinces');
   const ruleNames = labelsOf(lang, 'screening:ruleNames');
   const passes = r.failed.length === 0;
   return {
@@ -41,15 +49,15 @@ export function screeningRowView(r: ScreeningRow, calls: Map<number, CallScope>,
     title: r.title,
     callTitle: call ? pick(lang, call.titleZh, call.titleEn) : '',
     lead: pick(lang, r.leadName, r.leadNameEn),
-    leadProvince: r.leadProvince ? province(r.leadProvince) : '',
-    provinces: r.provinces.map(province),
+    leadProvince: r.leadProvince ? provinces.of(r.leadProvince) : '',
+    provinces: r.provinces.map((code) => provinces.of(code)),
     total: formatYuan(r.totalFen),
     status: r.status,
-    statusLabel: label(labelsOf(lang, 'screening:status'), lang, 'screening:status', r.status),
+    statusLabel: labelsOf(lang, 'screening:status').of(r.status),
     submittedAt: formatDateTime(r.submittedAt, lang),
     passes,
-    eligibilityLabel: label(labelsOf(lang, 'screening:eligibility'), lang, 'screening:eligibility', passes ? 'passes' : 'fails'),
-    failed: r.failed.map((rule) => label(ruleNames, lang, 'screening:ruleNames', rule)),
+    eligibilityLabel: labelsOf(lang, 'screening:eligibility').of(passes ? 'passes' : 'fails'),
+    failed: r.failed.map((rule) => ruleNames.of(rule)),
   };
 }
 

@@ -151,6 +151,9 @@ describe('platform: plain SQL on the hot paths', function () {
     expect(toDate('2026-11-24 01:02:03.004 +00:00')!.toISOString()).to.equal(iso);
     expect(toDate('2026-11-24 09:02:03.004 +08:00')!.toISOString()).to.equal(iso);
     expect(toDate('2026-11-24 01:02:03.004000')!.toISOString()).to.equal(iso);
+    expect(toDate('2026-11-24 01:02:03')!.toISOString()).to.equal('2026-11-24T01:02:03.000Z');
+    expect(toDate('2026-11-24 1:02:03x')).to.equal(null);
+    expect(toDate('2026-11-24 01:02:03.004 +0000x')).to.equal(null);
     expect(toDate(new Date(iso))!.toISOString()).to.equal(iso);
     expect(toDate(null)).to.equal(null);
     expect(toDate('not a date')).to.equal(null);
