@@ -1,6 +1,6 @@
 /** Sequelize models of programmes and calls. JSON columns are parsed by the accessors in calls/service code. */
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
-import { onModelChange } from '../platform/read-cache.js';
+import { ChangeSignal, onModelChange } from '../platform/read-cache.js';
 import type { CallStatus, FundingMode } from './rules.js';
 
 export class Programme extends Model<InferAttributes<Programme>, InferCreationAttributes<Programme>> {
@@ -86,14 +86,9 @@ export const fen = (field: string) => ({
   },
 });
 
-const callChangeListeners = new Set<() => void>();
+const callsChanged = new ChangeSignal();
 /** Be told when calls or their topics change through the models (for caches of call data, see read-cache.ts). */
-export function onCallsChanged(fn: () => void): void {
-  callChangeListeners.add(fn);
-}
-const callsChanged = () => {
-  for (const fn of callChangeListeners) fn();
-};
+export const onCallsChanged = (fn: () => void): void => callsChanged.on(fn);
 
 export function initCallModels(sequelize: Sequelize): void {
   const o = { sequelize, underscored: true };
@@ -130,7 +125,7 @@ export function initCallModels(sequelize: Sequelize): void {
     },
     { ...o, tableName: 'calls' },
   );
-  onModelChange(Call, callsChanged);
+  onModelChange(Call, callsChanged.emit);
   CallTopic.init(
     {
       id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
@@ -143,7 +138,7 @@ export function initCallModels(sequelize: Sequelize): void {
     },
     { ...o, tableName: 'call_topics', timestamps: false },
   );
-  onModelChange(CallTopic, callsChanged);
+  onModelChange(CallTopic, callsChanged.emit);
   CallCriterion.init(
     {
       id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },

@@ -1,6 +1,6 @@
 /** Sequelize model of integrity sanctions (科研失信记录), shared by all provinces. */
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
-import { onModelChange } from '../platform/read-cache.js';
+import { ChangeSignal, onModelChange } from '../platform/read-cache.js';
 import type { SubjectType } from './rules.js';
 
 export class IntegritySanction extends Model<InferAttributes<IntegritySanction>, InferCreationAttributes<IntegritySanction>> {
@@ -24,11 +24,9 @@ export class IntegritySanction extends Model<InferAttributes<IntegritySanction>,
   declare updatedAt: CreationOptional<Date>;
 }
 
-const listeners = new Set<() => void>();
+const sanctionsChanged = new ChangeSignal();
 /** Be told when sanctions change through the model (for caches of them, see read-cache.ts). */
-export function onSanctionsChanged(fn: () => void): void {
-  listeners.add(fn);
-}
+export const onSanctionsChanged = (fn: () => void): void => sanctionsChanged.on(fn);
 
 export function initIntegrityModels(sequelize: Sequelize): void {
   const int = (allowNull = true) => ({ type: DataTypes.INTEGER, allowNull });
@@ -55,7 +53,5 @@ export function initIntegrityModels(sequelize: Sequelize): void {
     },
     { sequelize, tableName: 'integrity_sanctions', underscored: true },
   );
-  onModelChange(IntegritySanction, () => {
-    for (const fn of listeners) fn();
-  });
+  onModelChange(IntegritySanction, sanctionsChanged.emit);
 }

@@ -86,6 +86,20 @@ export class ReadCache<K, V> {
   }
 }
 
+/**
+ * Listeners to "these rows changed", for caches that live in modules loaded before the models are initialised
+ * (a model's hooks can only be added after its init).
+ */
+export class ChangeSignal {
+  private readonly listeners = new Set<() => void>();
+  on(fn: () => void): void {
+    this.listeners.add(fn);
+  }
+  readonly emit = (): void => {
+    for (const fn of this.listeners) fn();
+  };
+}
+
 /** Model hooks that mean "rows of this table changed" (instance and bulk writes). */
 export const CHANGE_HOOKS = ['afterCreate', 'afterUpdate', 'afterDestroy', 'afterSave', 'afterUpsert', 'afterBulkCreate', 'afterBulkUpdate', 'afterBulkDestroy'] as const;
 

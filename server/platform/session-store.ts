@@ -53,7 +53,7 @@ export class DbSessionStore extends session.Store {
     const userId = (s as Data).passport?.user?.id ?? null;
     const expires = this.expiresFor(s);
     const sql =
-      this.sequelize.getDialect() === 'sqlite'
+      this.sql.dialect === 'sqlite'
         ? 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires = excluded.expires'
         : 'INSERT INTO sessions (sid, user_id, data, expires) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), data = VALUES(data), expires = VALUES(expires)';
     this.sql.run(sql, [sid, userId, data, expires]).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));

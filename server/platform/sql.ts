@@ -49,9 +49,10 @@ export function toDate(v: unknown): Date | null {
   if (v instanceof Date) return v;
   // The common cases without a regex: a list page reads a few hundred of SQLite's own
   // 'YYYY-MM-DD HH:MM:SS.mmm +00:00', or of MySQL's 'YYYY-MM-DD HH:MM:SS' inside JSON.
+  const spaced = typeof v === 'string' && v[10] === ' ';
   let d: Date;
-  if (typeof v === 'string' && v[10] === ' ' && v.length === 30 && v.endsWith(' +00:00')) d = new Date(`${v.slice(0, 10)}T${v.slice(11, 23)}Z`);
-  else if (typeof v === 'string' && v[10] === ' ' && v.length === 19) d = new Date(`${v.slice(0, 10)}T${v.slice(11)}Z`);
+  if (spaced && v.length === 30 && v.endsWith(' +00:00')) d = new Date(`${v.slice(0, 10)}T${v.slice(11, 23)}Z`);
+  else if (spaced && v.length === 19) d = new Date(`${v.slice(0, 10)}T${v.slice(11)}Z`);
   else {
     const text = String(v).replace(' ', 'T').replace(' ', '');
     d = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
@@ -176,12 +177,18 @@ interface SqliteConnection {
 
 const MAX_STATEMENTS = 200;
 const statements = new WeakMap<object, Map<string, SqliteStatement>>();
+/**
+ * Statements being prepared: two requests asking for the same new text share one, instead of the second
+ * replacing the first in the cache and leaving it unfinalised.
+ */
+const preparing = new WeakMap<object, Map<string, Promise<SqliteStatement>>>();
 
 /** Finalise a connection's prepared statements (before it closes, and after DDL: their plans may be stale). */
 export function forgetStatements(connection: object): void {
   const cache = statements.get(connection);
   if (!cache) return;
   statements.delete(connection);
+  preparing.delete(connection);
   for (const s of cache.values()) s.finalize();
 }
 
@@ -190,7 +197,11 @@ function prepared(c: SqliteConnection, text: string): Promise<SqliteStatement> {
   if (!cache) statements.set(c, (cache = new Map()));
   const hit = cache.get(text);
   if (hit) return Promise.resolve(hit);
-  return new Promise((resolve, reject) => {
+  let pending = preparing.get(c);
+  if (!pending) preparing.set(c, (pending = new Map()));
+  const inFlight = pending.get(text);
+  if (inFlight) return inFlight;
+  const made = new Promise<SqliteStatement>((resolve, reject) => {
     const s = c.prepare(text, (e) => {
       if (e) return reject(e);
       // The oldest statement goes when the cache is full (texts vary only with filters and IN-list lengths).
@@ -199,10 +210,15 @@ function prepared(c: SqliteConnection, text: string): Promise<SqliteStatement> {
         cache.get(oldest)!.finalize();
         cache.delete(oldest);
       }
-      cache.set(text, s);
+      // Not kept if the connection forgot its statements meanwhile (DDL, closing): this one may be stale.
+      if (statements.get(c) === cache) cache.set(text, s);
       resolve(s);
     });
   });
+  pending.set(text, made);
+  const done = () => void pending.delete(text);
+  made.then(done, done);
+  return made;
 }
 
 /**

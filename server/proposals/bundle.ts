@@ -51,6 +51,13 @@ type AttachmentJson = [id: number, kind: string, originalName: string, sizeBytes
 type ExclusionJson = [id: number, expertName: string, expertInstitution: string | null, reason: string];
 type SubmissionJson = [id: number, receiptNo: string, snapshotSha256: string, createdAt: unknown];
 
+/**
+ * The PI's other active proposals in the same call (限项) as a subquery on the row `p` (index call_id,
+ * pi_user_id, status): the bundle and the screening list both count them. The statuses are the code's own
+ * constants, written as literals, so the subquery carries no parameters.
+ */
+export const OTHER_ACTIVE_OF_P = `(SELECT COUNT(*) FROM proposals o WHERE o.call_id = p.call_id AND o.pi_user_id = p.pi_user_id AND o.id <> p.id AND o.status IN (${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')}))`;
+
 const bundleSql = new WeakMap<object, string>();
 
 /**
@@ -64,7 +71,7 @@ function bundleStatement(sql: Sql): string {
   if (!text) {
     const agg = (columns: string, from: string) => `(SELECT ${sql.jsonAgg(`JSON_ARRAY(${columns})`)} FROM ${from})`;
     text = `SELECT p.*, c.endorsement_required AS call_endorsement_required,
-      (SELECT COUNT(*) FROM proposals o WHERE o.call_id = p.call_id AND o.pi_user_id = p.pi_user_id AND o.status IN (?) AND o.id <> p.id) AS other_active,
+      ${OTHER_ACTIVE_OF_P} AS other_active,
       ${agg('pp.id, pp.institution_id, pp.province_code, pp.is_lead, pp.role, pp.contact_user_id, pp.self_funded_fen, pp.confirmed_at, i.name_zh, i.name_en, i.type, i.credit_code, pp.sort_order', 'proposal_partners pp LEFT JOIN institutions i ON i.id = pp.institution_id WHERE pp.proposal_id = p.id')} AS j_partners,
       ${agg('l.id, l.partner_id, l.year, l.category, l.amount_fen', 'budget_lines l WHERE l.proposal_id = p.id')} AS j_lines,
       ${agg('a.id, a.kind, a.original_name, a.size_bytes, a.mime, a.sha256, a.created_at', 'attachments a WHERE a.proposal_id = p.id')} AS j_attachments,
@@ -90,7 +97,7 @@ const byKeys = (...keys: Array<(x: never) => number | string>) => (a: unknown, b
 /** The proposal and everything that belongs to it, in one statement (see bundleStatement); null when there is none. */
 export async function loadBundle(proposalId: number, transaction?: Transaction): Promise<ProposalBundle | null> {
   const sql = sqlOf(Proposal.sequelize!);
-  const row = await sql.one<Record<string, unknown>>(bundleStatement(sql), [[...ACTIVE_STATUSES], proposalId], transaction);
+  const row = await sql.one<Record<string, unknown>>(bundleStatement(sql), [proposalId], transaction);
   if (!row) return null;
   const partners = jsonRows<PartnerJson>(row.j_partners).sort(byKeys((p: PartnerJson) => (toBool(p[3]) ? 0 : 1), (p: PartnerJson) => p[12], (p: PartnerJson) => p[0]));
   const lines = jsonRows<LineJson>(row.j_lines).sort(byKeys((l: LineJson) => l[1], (l: LineJson) => l[2], (l: LineJson) => l[3]));

@@ -15,7 +15,8 @@ import { named, sqlOf, toDate, type Param } from '../platform/sql.js';
 import type { CallStatus, EligibilityRules } from '../calls/rules.js';
 import type { InstitutionType } from '../people/rules.js';
 import { failedRulesOf, type ProposalFacts } from './facts-rules.js';
-import { ACTIVE_STATUSES, type ProposalStatus, type RuleId } from './rules.js';
+import { OTHER_ACTIVE_OF_P } from './bundle.js';
+import type { ProposalStatus, RuleId } from './rules.js';
 import { containsPattern } from './screening-rules.js';
 
 export const SCREENING_PAGE_SIZE = 50;
@@ -90,10 +91,6 @@ function whereOf(provinces: string[], f: ScreeningFilters, r: Record<string, Par
   return and;
 }
 
-/** Count of the PI's other active proposals in the same call (the 限项 rule), for the row p (index call_id, pi_user_id, status). */
-const OTHER_ACTIVE =
-  '(SELECT COUNT(*) FROM proposals o WHERE o.call_id = p.call_id AND o.pi_user_id = p.pi_user_id AND o.id <> p.id AND o.status IN (:active))';
-
 /** `failedRulesOf` in SQL over the stored facts of the row p: true when the proposal passes every rule of its call. */
 function passesSql(calls: CallScope[], r: Record<string, Param>): string {
   if (!calls.length) return '(1 = 0)';
@@ -107,7 +104,7 @@ function passesSql(calls: CallScope[], r: Record<string, Param>): string {
       `p.partner_count <= ${k('maxPart', R.maxPartners)}`,
       `p.duration_months IS NOT NULL AND p.duration_months >= ${k('minDur', R.minDurationMonths)} AND p.duration_months <= ${k('maxDur', R.maxDurationMonths)}`,
       'p.lead_type IS NOT NULL',
-      `${OTHER_ACTIVE} < ${k('maxActive', R.maxActivePerPi)}`,
+      `${OTHER_ACTIVE_OF_P} < ${k('maxActive', R.maxActivePerPi)}`,
     ];
     if (R.maxTotalRequestFen !== null) parts.push(`p.total_request_fen <= ${k('maxTotal', R.maxTotalRequestFen)}`);
     if (R.maxPerPartnerFen !== null) parts.push(`p.max_partner_request_fen <= ${k('maxPer', R.maxPerPartnerFen)}`);
@@ -155,7 +152,7 @@ const ROW_JSON = `JSON_ARRAY(${[
   'p.province_count',
   'p.province_codes',
   'p.enterprise_min_self_pct',
-  OTHER_ACTIVE,
+  OTHER_ACTIVE_OF_P,
 ].join(', ')})`;
 
 /** A row's JSON array (text, or already parsed by the MySQL driver) as a list row with its failed rules. */
@@ -216,7 +213,7 @@ export interface ScreeningPage {
 export async function screeningPage(sequelize: Sequelize, provinces: string[], calls: CallScope[], f: ScreeningFilters, page: PageRequest, transaction?: Transaction): Promise<ScreeningPage> {
   const limit = Math.max(1, Math.min(100_000, Math.trunc(page.limit)));
   const offset = Math.max(0, Math.trunc(page.offset));
-  const r: Record<string, Param> = { active: [...ACTIVE_STATUSES] };
+  const r: Record<string, Param> = {};
   const dir = f.dir === 'asc' ? 'ASC' : 'DESC';
   const sql = `SELECT ${ROW_JSON} AS j, pg.n
   FROM (
@@ -240,7 +237,7 @@ export async function screeningRows(sequelize: Sequelize, provinces: string[], c
 
 /** How many proposals the filters match. */
 export async function screeningCount(sequelize: Sequelize, provinces: string[], calls: CallScope[], f: ScreeningFilters, transaction?: Transaction): Promise<number> {
-  const r: Record<string, Param> = { active: [...ACTIVE_STATUSES] };
+  const r: Record<string, Param> = {};
   const sql = `SELECT COUNT(*) AS n FROM proposals p JOIN calls c ON c.id = p.call_id WHERE ${conditions(provinces, calls, f, r)}`;
   const row = await sqlOf(sequelize).one<{ n: number | string }>(...named(sql, r), transaction);
   return Number(row?.n ?? 0);

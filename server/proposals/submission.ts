@@ -136,7 +136,7 @@ async function attemptSubmit(d: Deps, ctx: AuditContext, actor: Actor, proposalI
 export async function withdrawProposal(d: Deps, ctx: AuditContext, actor: Actor, proposalId: number, now = clock.now()): Promise<void> {
   const sql = sqlOf(d.sequelize);
   await withTransaction(d.sequelize, async (t) => {
-    const lock = d.sequelize.getDialect() === 'sqlite' ? '' : ' FOR UPDATE';
+    const lock = sql.dialect === 'sqlite' ? '' : ' FOR UPDATE';
     const proposal = await sql.one<{ pi_user_id: number; call_id: number; status: string; receipt_no: string | null }>(`SELECT pi_user_id, call_id, status, receipt_no FROM proposals WHERE id = ?${lock}`, [proposalId], t);
     if (!proposal) throw new Forbidden(404, 'proposals:errors.notFound');
     if (proposal.pi_user_id !== actor.id) throw new Forbidden(403, 'proposals:policy.piOnly');
