@@ -32,7 +32,9 @@ export interface Sql {
   readonly dialect: 'sqlite' | 'mysql';
   /**
    * The aggregate that collects `expr` (a `JSON_ARRAY(…)`) over a subquery's rows into one JSON array text,
-   * read back with `jsonRows`. Element order is unspecified: sort what comes back.
+   * read back with `jsonRows`. Element order is unspecified: sort what comes back. On MariaDB the aggregate
+   * keeps its argument in an internal temporary table that is created on disk when the argument can be longer
+   * than 512 characters (about 0.3 ms each): for wide rows return one row per item instead (see bundle.ts).
    */
   jsonAgg(expr: string): string;
   all<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T[]>;
