@@ -89,7 +89,7 @@ const statements = new WeakMap<object, string>();
 function bundleStatement(sql: Sql): string {
   let text = statements.get(sql);
   if (text) return text;
-  const columns = [...new Set(Object.values(Proposal.getAttributes()).map((a) => `p.${a.field}`))];
+  const columns = Object.values(Proposal.getAttributes()).map((a) => `p.${a.field}`);
   const head = `${columns.join(', ')}, c.endorsement_required AS call_endorsement_required, ${OTHER_ACTIVE_OF_P} AS other_active`;
   const proposalRow = `FROM proposals p JOIN calls c ON c.id = p.call_id WHERE p.id = ?`;
   if (sql.dialect === 'sqlite') {
