@@ -48,6 +48,9 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  // Pages are made per user and carry CSRF tokens: no cache may keep them (below), so an ETag would never be used
+  // and hashing every page for it is wasted work.
+  app.set('etag', false);
   setupViews(app, config.env !== 'development');
 
   if (config.logLevel !== 'silent') app.use(httpLogger(logger));
@@ -83,6 +86,12 @@ export function createApp(ctx: AppContext, state: AppState = { ready: true }) {
   );
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: config.env === 'production' ? '1d' : 0, index: false }));
 
+  // Everything past the static files is personal or carries a form token: a shared computer's browser cache or
+  // a proxy must not keep it (the back button after signing out shows nothing).
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use(cookieParser());
   app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 500 }));
   app.use(express.json({ limit: '200kb' }));

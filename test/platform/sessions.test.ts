@@ -107,6 +107,20 @@ describe('sessions', () => {
     expect(page.text).to.contain('新名字').and.not.contain('旧名字');
   });
 
+  it('no browser or proxy cache keeps a page (back after signing out shows nothing); static files stay cacheable', async () => {
+    await makeUser({ email: 'cache@example.org' });
+    const agent = await signedInAgent('cache@example.org');
+    for (const page of ['/', '/account', '/login']) {
+      const res = await agent.get(page);
+      expect(res.headers['cache-control'], page).to.equal('no-store');
+      expect(res.headers.etag, page).to.equal(undefined);
+    }
+    const css = await agent.get('/static/css/app.css');
+    expect(css.status).to.equal(200);
+    expect(css.headers['cache-control']).not.to.contain('no-store');
+    expect(css.headers.etag).to.be.a('string');
+  });
+
   it('shows script typed into a name as text, never as markup', async () => {
     await makeUser({ email: 'xss@example.org', name: '<script>alert(1)</script>' });
     const agent = await signedInAgent('xss@example.org');
