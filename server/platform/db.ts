@@ -167,7 +167,10 @@ export function createSequelize(s: DbSettings): Sequelize {
     },
     dialect: 'mysql',
     timezone: '+00:00',
-    dialectOptions: { charset: 'utf8mb4', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000 },
+    // typeCast: the driver's own generated row parser (DATETIME → Date in the connection's UTC, as Sequelize's does)
+    // instead of Sequelize's per-field callback, which wraps every field of every row and parses dates by string.
+    // Sequelize's callback only differs for DATEONLY and GEOMETRY columns, which this schema does not have.
+    dialectOptions: { charset: 'utf8mb4', dateStrings: false, typeCast: true, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000 },
     define: { ...common.define, charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
     pool: { max: s.poolMax ?? 10, min: 0, acquire: 10_000, idle: 10_000, evict: 5_000 },
   });
