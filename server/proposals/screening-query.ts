@@ -136,11 +136,14 @@ function orderOf(f: ScreeningFilters): string {
 }
 
 /**
- * A list row comes back as one JSON array (`JSON_ARRAY`, in SQLite and MySQL) of these columns, in this order:
- * the drivers turn every column of every row into a JS value one call at a time, which cost the main thread
- * more than the query itself; one string per row parses in a fraction of that. `toRow` reads them in the same order.
+ * The columns of a list row, in the order `toRow` reads them. Each driver gets them in the form that costs its
+ * main thread least:
+ *  - SQLite: one JSON array (`JSON_ARRAY`) per row. node-sqlite3 turns every column of every row into a JS value
+ *    one call at a time, which cost more than the query itself; one string per row parses in a fraction of that.
+ *  - MySQL: the plain columns. mysql2's generated row parser reads them as cheaply as one JSON value, and MariaDB
+ *    spends about 0.12 ms less per page when it does not build the arrays.
  */
-const ROW_JSON = `JSON_ARRAY(${[
+const ROW_COLUMNS = [
   'p.id',
   'p.call_id',
   'p.receipt_no',
@@ -161,13 +164,18 @@ const ROW_JSON = `JSON_ARRAY(${[
   'p.province_codes',
   'p.enterprise_min_self_pct',
   OTHER_ACTIVE_OF_P,
-].join(', ')})`;
+];
+const ROW_JSON = `JSON_ARRAY(${ROW_COLUMNS.join(', ')}) AS j`;
+const ROW_PLAIN = ROW_COLUMNS.map((c, i) => `${c} AS c${i}`).join(', ');
 
-/** A row's JSON array (text, or already parsed by the MySQL driver) as a list row with its failed rules. */
-function toRow(json: string | unknown[], rulesOf: Map<number, EligibilityRules>): ScreeningRow {
-  const [id, callId, receiptNo, title, status, submittedAt, screeningReason, durationMonths, leadName, leadNameEn, leadType, leadProvince, total, maxPartner, selfFunded, partners, provinceCount, provinceCodes, enterprisePct, others] = (
-    typeof json === 'string' ? JSON.parse(json) : json
-  ) as [number, number, string | null, string, ProposalStatus, string | null, string | null, number | null, string | null, string | null, InstitutionType | null, string | null, number | string, number | string, number | string, number | string, number | string, string | null, number | string | null, number | string];
+/** A row of either form, with the page's total. */
+type RawRow = ({ j: string } | Record<`c${number}`, unknown>) & { n: number | string };
+/** A row's values in the order of ROW_COLUMNS. */
+const valuesOf = (x: RawRow): unknown[] => ('j' in x ? (JSON.parse(x.j) as unknown[]) : ROW_COLUMNS.map((_, i) => (x as Record<string, unknown>)[`c${i}`]));
+
+/** A row's values as a list row with its failed rules. */
+function toRow(values: unknown[], rulesOf: Map<number, EligibilityRules>): ScreeningRow {
+  const [id, callId, receiptNo, title, status, submittedAt, screeningReason, durationMonths, leadName, leadNameEn, leadType, leadProvince, total, maxPartner, selfFunded, partners, provinceCount, provinceCodes, enterprisePct, others] = values as [number, number, string | null, string, ProposalStatus, string | Date | null, string | null, number | null, string | null, string | null, InstitutionType | null, string | null, number | string, number | string, number | string, number | string, number | string, string | null, number | string | null, number | string];
   const facts: ProposalFacts = {
     totalRequestFen: Number(total),
     maxPartnerRequestFen: Number(maxPartner),
@@ -223,7 +231,8 @@ export async function screeningPage(sequelize: Sequelize, provinces: string[], c
   const offset = Math.max(0, Math.trunc(page.offset));
   const r: Record<string, Param> = {};
   const dir = f.dir === 'asc' ? 'ASC' : 'DESC';
-  const sql = `SELECT ${ROW_JSON} AS j, pg.n
+  const db = sqlOf(sequelize);
+  const sql = `SELECT ${db.dialect === 'sqlite' ? ROW_JSON : ROW_PLAIN}, pg.n
   FROM (
     SELECT p.id, ${SORT_SQL[f.sort]} AS k, COUNT(*) OVER () AS n FROM proposals p
     WHERE ${conditions(provinces, calls, f, r)}
@@ -232,10 +241,10 @@ export async function screeningPage(sequelize: Sequelize, provinces: string[], c
     JOIN proposals p ON p.id = pg.id
     LEFT JOIN institutions li ON li.id = p.lead_institution_id
   ORDER BY pg.k ${dir}, pg.id ${dir}`;
-  const raw = await sqlOf(sequelize).all<{ j: string | unknown[]; n: number | string }>(...named(sql, r), transaction);
+  const raw = await db.all<RawRow>(...named(sql, r), transaction);
   const rulesOf = new Map(calls.map((c) => [c.id, c.rules]));
   const count = raw.length ? Number(raw[0]!.n) : offset > 0 ? await screeningCount(sequelize, provinces, calls, f, transaction) : 0;
-  return { rows: raw.map((x) => toRow(x.j, rulesOf)), count };
+  return { rows: raw.map((x) => toRow(valuesOf(x), rulesOf)), count };
 }
 
 /** The rows of a page (the export asks for all of them at once). */
