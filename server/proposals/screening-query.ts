@@ -166,12 +166,13 @@ const ROW_COLUMNS = [
   OTHER_ACTIVE_OF_P,
 ];
 const ROW_JSON = `JSON_ARRAY(${ROW_COLUMNS.join(', ')}) AS j`;
-const ROW_PLAIN = ROW_COLUMNS.map((c, i) => `${c} AS c${i}`).join(', ');
+const ROW_KEYS = ROW_COLUMNS.map((_, i) => `c${i}`);
+const ROW_PLAIN = ROW_COLUMNS.map((c, i) => `${c} AS ${ROW_KEYS[i]}`).join(', ');
 
 /** A row of either form, with the page's total. */
 type RawRow = ({ j: string } | Record<`c${number}`, unknown>) & { n: number | string };
 /** A row's values in the order of ROW_COLUMNS. */
-const valuesOf = (x: RawRow): unknown[] => ('j' in x ? (JSON.parse(x.j) as unknown[]) : ROW_COLUMNS.map((_, i) => (x as Record<string, unknown>)[`c${i}`]));
+const valuesOf = (x: RawRow): unknown[] => ('j' in x ? (JSON.parse(x.j) as unknown[]) : ROW_KEYS.map((k) => (x as Record<string, unknown>)[k]));
 
 /** A row's values as a list row with its failed rules. */
 function toRow(values: unknown[], rulesOf: Map<number, EligibilityRules>): ScreeningRow {
