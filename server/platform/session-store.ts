@@ -24,7 +24,7 @@ type Data = session.SessionData & { passport?: { user?: { id?: number } } };
 export class DbSessionStore extends session.Store {
   private readonly sql: Sql;
   constructor(
-    private readonly sequelize: Sequelize,
+    sequelize: Sequelize,
     private readonly ttlMs: number,
   ) {
     super();
@@ -70,9 +70,13 @@ export class DbSessionStore extends session.Store {
     this.sql.run('DELETE FROM sessions WHERE sid = ?', [sid]).then(() => cb?.(), (e) => cb?.(new SessionStoreUnavailable(e)));
   }
 
-  /** Remove expired rows (run periodically). */
+  /**
+   * Remove expired rows (run periodically). Through plain SQL, not `sequelize.query`: Sequelize writes a Date
+   * replacement in the server's local time, which on a server set to Asia/Shanghai deleted sessions with 8 hours
+   * still to run.
+   */
   async prune(): Promise<void> {
-    await this.sequelize.query('DELETE FROM sessions WHERE expires < ?', { replacements: [new Date()] });
+    await this.sql.run('DELETE FROM sessions WHERE expires < ?', [new Date()]);
   }
 }
 

@@ -7,14 +7,16 @@
  * - SQLite: statements run on the connection Sequelize uses for plain reads, or inside a transaction on that
  *   transaction's connection (the shared writer, see db.ts); each connection keeps its prepared statements
  *   (parsed and planned once), finalised before the connection closes and whenever any DDL runs.
- * - MySQL/MariaDB: a connection from Sequelize's pool (or the transaction's), with Sequelize's type parsing
- *   (DATETIME → Date, UTC).
+ * - MySQL/MariaDB: a connection from Sequelize's pool (or the transaction's), rows parsed by the driver
+ *   (DATETIME → Date, UTC: see db.ts).
  *
  * Parameters are always bound (`?`); an array parameter expands to `?, ?, …` (for IN lists), so no `?` may
- * appear inside a string literal of the SQL text. Dates are written the way Sequelize writes them. Rows come
- * back as the driver gives them: SQLite gives DATE columns as text and booleans as 0/1, hence `toDate` /
- * `toBool`. A unique violation becomes Sequelize's UniqueConstraintError and any other failure its
- * DatabaseError, so callers (and withTransaction's deadlock retry) see the same errors as from Sequelize.
+ * appear inside a string literal of the SQL text. Dates are written the way Sequelize's models write them, in
+ * UTC. (Not so Sequelize's own `sequelize.query` replacements: they write a Date in the server's local time, so
+ * a query with a Date parameter goes through here.) Rows come back as the driver gives them: SQLite gives DATE
+ * columns as text and booleans as 0/1, hence `toDate` / `toBool`. A unique violation becomes Sequelize's
+ * UniqueConstraintError and any other failure its DatabaseError, so callers (and withTransaction's deadlock
+ * retry) see the same errors as from Sequelize.
  */
 import { DatabaseError, DataTypes, UniqueConstraintError, type InferAttributes, type Model, type ModelStatic, type Sequelize, type Transaction } from 'sequelize';
 

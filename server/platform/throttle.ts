@@ -3,6 +3,7 @@
  * sign-in failures, password-reset and registration requests. The arithmetic lives in people/rules.ts.
  */
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { sqlOf } from './sql.js';
 import { afterFailure, isLocked, LOCKOUT, type ThrottleState } from '../people/rules.js';
 
 export type ThrottlePolicy = typeof LOCKOUT;
@@ -21,7 +22,9 @@ export async function writeThrottle(sequelize: Sequelize, key: string, s: Thrott
     sequelize.getDialect() === 'sqlite'
       ? 'INSERT INTO login_throttles (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?) ON CONFLICT(throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until'
       : 'INSERT INTO login_throttles (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE failures = VALUES(failures), window_start = VALUES(window_start), locked_until = VALUES(locked_until)';
-  await sequelize.query(sql, { replacements: [key.slice(0, 191), s.failures, s.windowStart, s.lockedUntil] });
+  // Plain SQL (sql.ts) binds the Dates in UTC; Sequelize's replacements would write them in the server's local
+  // time, and on a server set to Asia/Shanghai a 15-minute lockout would have lasted 8 hours longer.
+  await sqlOf(sequelize).run(sql, [key.slice(0, 191), s.failures, s.windowStart, s.lockedUntil]);
 }
 
 export async function clearThrottle(sequelize: Sequelize, key: string): Promise<void> {

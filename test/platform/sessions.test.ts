@@ -9,6 +9,8 @@ import { newAgent, signIn, signedInAgent } from '../support/agent.js';
 import { createApp } from '../../server/app.js';
 import { boot } from '../../server/boot.js';
 import { ROOT } from '../../server/config.js';
+import { sqlOf } from '../../server/platform/sql.js';
+import { DbSessionStore } from '../../server/platform/session-store.js';
 
 async function sessionRows() {
   const { sequelize } = await platform();
@@ -44,10 +46,27 @@ describe('sessions', () => {
     await makeUser({ email: 'idle@example.org' });
     const agent = await signedInAgent('idle@example.org');
     const { sequelize } = await platform();
-    await sequelize.query('UPDATE sessions SET expires = ?', { replacements: [new Date(Date.now() - 1000)] });
+    await sqlOf(sequelize).run('UPDATE sessions SET expires = ?', [new Date(Date.now() - 1000)]);
     const res = await agent.get('/account');
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.match(/^\/login/);
+  });
+
+  it('pruning removes expired sessions only, whatever the server time zone', async () => {
+    await makeUser({ email: 'live@example.org' });
+    await makeUser({ email: 'gone@example.org' });
+    const live = await signedInAgent('live@example.org');
+    await signedInAgent('gone@example.org');
+    const { sequelize } = await platform();
+    const sql = sqlOf(sequelize);
+    // One session with an hour to run (less than any zone's offset from UTC), one a second past its end.
+    await sql.run("UPDATE sessions SET expires = ? WHERE data LIKE '%live@example.org%'", [new Date(Date.now() + 3600_000)]);
+    await sql.run("UPDATE sessions SET expires = ? WHERE data LIKE '%gone@example.org%'", [new Date(Date.now() - 1000)]);
+    await new DbSessionStore(sequelize, 3600_000).prune();
+    const left = await sessionRows();
+    expect(left).to.have.length(1);
+    expect(left[0]!.data).to.contain('live@example.org');
+    expect((await live.get('/account')).status).to.equal(200);
   });
 
   it('a session older than the absolute lifetime ends even while active', async () => {

@@ -8,9 +8,10 @@
  * the SMTP timeouts are shorter than a claim.
  */
 import nodemailer, { type Transporter } from 'nodemailer';
-import { Op, QueryTypes, type Sequelize } from 'sequelize';
+import { Op, type Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db.js';
+import { sqlOf } from '../sql.js';
 import { OutboxMessage } from './outbox.js';
 
 export const MAX_ATTEMPTS = 8;
@@ -100,9 +101,12 @@ export class OutboxWorker {
     const { sequelize } = this.o;
     return withTransaction(sequelize, async (t) => {
       const lock = sequelize.getDialect() === 'sqlite' ? '' : ' FOR UPDATE SKIP LOCKED';
-      const rows = await sequelize.query<{ id: number }>(
+      // Plain SQL (sql.ts) binds the Date in UTC, as the models store it; Sequelize's own replacements would write
+      // it in the server's local time and, on a server set to Asia/Shanghai, ignore back-offs and claims.
+      const rows = await sqlOf(sequelize).all<{ id: number }>(
         `SELECT id FROM outbox_messages WHERE ((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until < ?)) ORDER BY id LIMIT ${BATCH}${lock}`,
-        { replacements: [now, now], type: QueryTypes.SELECT, transaction: t },
+        [now, now],
+        t,
       );
       const ids = rows.map((r) => r.id);
       if (!ids.length) return [];
