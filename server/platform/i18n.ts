@@ -12,6 +12,12 @@ export const LANGS = ['zh-CN', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
 export const DEFAULT_LANG: Lang = 'zh-CN';
 
+/**
+ * Order for people's and institutions' names: Chinese collation (pinyin), whatever the server's locale. A bare
+ * `localeCompare` follows the process's locale (LANG), and under C or en it orders Chinese names by code point.
+ */
+export const byChineseName = new Intl.Collator('zh-CN').compare;
+
 export function isLang(v: unknown): v is Lang {
   return typeof v === 'string' && (LANGS as readonly string[]).includes(v);
 }

@@ -5,6 +5,7 @@
  */
 import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { pagerFor } from '../people/institution-service.js';
+import { byChineseName } from '../platform/i18n.js';
 import { Proposal, ProposalPartner } from '../proposals/models.js';
 import { AssignmentConstraint, ReviewAssignment } from './review-models.js';
 import { latestRun } from './assignment-run.js';
@@ -104,7 +105,7 @@ export async function assignmentPage(sequelize: Sequelize, call: CallFacts, lang
     constraints: constraints.map((c) => ({ id: c.id, kind: c.kind, receiptNo: receipt.get(c.proposalId) ?? `#${c.proposalId}`, expertName: nameOf(c.expertUserId), expertUserId: c.expertUserId, reason: c.reason ?? '' })),
     loads: [...load.entries()]
       .map(([id, n]) => ({ name: nameOf(id), institution: instOf(id), assigned: n, maxLoad: user.get(id)?.maxLoad ?? 0 }))
-      .sort((a, b) => b.assigned - a.assigned || a.name.localeCompare(b.name))
+      .sort((a, b) => b.assigned - a.assigned || byChineseName(a.name, b.name))
       .slice(0, 200),
     pinIssues: (run?.pinIssues ?? []).map((i) => ({ receiptNo: receipt.get(Number(i.proposalId)) ?? `#${i.proposalId}`, expertName: nameOf(Number(i.expertId)), key: `assignment:pinIssue.${i.code}`, honoured: i.honoured })),
   };

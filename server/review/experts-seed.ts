@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Op, type Transaction } from 'sequelize';
 import { ROOT } from '../config.js';
 import { audit, SYSTEM } from '../platform/audit.js';
+import { byChineseName } from '../platform/i18n.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { GIVEN, prng, readNsfcProjects, SURNAMES } from '../seed/demo-data.js';
 import { IntegritySanction } from '../integrity/models.js';
@@ -54,7 +55,7 @@ export async function seedDemoExperts(t: Transaction, o: { passwordHash: string;
   }
   const groupOf = new Map(VOCABULARY);
   const keywordsAt = (institution: string): string[] => {
-    const found = [...(hits.get(institution) ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+    const found = [...(hits.get(institution) ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1] || byChineseName(a[0], b[0])).map(([k]) => k);
     const pool = found.length >= 3 ? found.slice(0, 12) : VOCABULARY.map(([k]) => k);
     const n = between(3, 6);
     const out: string[] = [];

@@ -7,6 +7,7 @@
 import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import { audit, type AuditContext } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
+import { byChineseName } from '../platform/i18n.js';
 import { Proposal, ProposalPartner } from '../proposals/models.js';
 import type { CallFacts } from './assignment-service.js';
 import { criteriaOf, recommendationFromDb, type Criterion } from './review-service.js';
@@ -136,7 +137,7 @@ export async function callResults(sequelize: Sequelize, call: CallFacts, viewer:
     total: progress.total,
     perExpert: [...progress.perExpert.entries()]
       .map(([id, c]) => ({ userId: id, name: names.get(id)?.name ?? `#${id}`, institution: names.get(id)?.inst ?? '', institutionEn: names.get(id)?.instEn ?? null, ...c }))
-      .sort((a, b) => b.outstanding - a.outstanding || a.name.localeCompare(b.name)),
+      .sort((a, b) => b.outstanding - a.outstanding || byChineseName(a.name, b.name)),
   };
 }
 

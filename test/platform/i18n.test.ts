@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../server/config.js';
-import { hasKey, LANGS } from '../../server/platform/i18n.js';
+import { byChineseName, hasKey, LANGS } from '../../server/platform/i18n.js';
 
 function files(dir: string, ext: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
@@ -57,6 +57,13 @@ describe('locales', () => {
       }
     }
     expect(offenders).to.deep.equal([]);
+  });
+});
+
+describe('name order', () => {
+  it('lists Chinese names in pinyin order, not by code point as a bare localeCompare does under LANG=C or en', () => {
+    const names = ['张伟', '李娜', '王芳', '艾青', '欧阳修'];
+    expect([...names].sort(byChineseName)).to.deep.equal(['艾青', '李娜', '欧阳修', '王芳', '张伟']);
   });
 });
 
