@@ -84,6 +84,9 @@ function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(
 /** The key of the SQLite connection every transaction uses (see createSequelize). */
 const WRITER = 'writer';
 
+/** The SQL mode of every MySQL/MariaDB connection: MySQL 8's default, which MariaDB and MySQL both accept. */
+export const MYSQL_SQL_MODE = 'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
 export function createSequelize(s: DbSettings): Sequelize {
   const common: Options = {
     logging: s.logging ? console.log : false,
@@ -157,13 +160,16 @@ export function createSequelize(s: DbSettings): Sequelize {
   const url = s.databaseUrl.replace(/^mariadb:/, 'mysql:');
   return new Sequelize(url, {
     ...common,
-    // Every connection reads committed data by default, so a transaction needs no `SET TRANSACTION …` of its own
-    // (one round trip less each); withTransaction asks for SERIALIZABLE, for one transaction, where it must.
     hooks: {
-      afterConnect: (connection: unknown) =>
-        new Promise<void>((resolve, reject) =>
-          (connection as { query(sql: string, cb: (e: Error | null) => void): void }).query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (e) => (e ? reject(e) : resolve())),
-        ),
+      afterConnect: async (connection: unknown) => {
+        const run = (sql: string) => new Promise<void>((resolve, reject) => (connection as { query(sql: string, cb: (e: Error | null) => void): void }).query(sql, (e) => (e ? reject(e) : resolve())));
+        // Strict whatever the server's configuration: a value that does not fit its column is refused, never cut
+        // or clipped (money, names), and MariaDB answers as MySQL 8 does by default (ONLY_FULL_GROUP_BY).
+        await run(`SET SESSION sql_mode = '${MYSQL_SQL_MODE}'`);
+        // Every connection reads committed data by default, so a transaction needs no `SET TRANSACTION …` of its
+        // own (one round trip less each); withTransaction asks for SERIALIZABLE, for one transaction, where it must.
+        await run('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      },
     },
     dialect: 'mysql',
     timezone: '+00:00',

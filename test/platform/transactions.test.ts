@@ -53,6 +53,25 @@ describe('platform: transactions', function () {
     expect(seen.every((n) => n % 2 === 0), `odd counts seen: ${seen.filter((n) => n % 2)}`).to.equal(true);
   });
 
+  it('MySQL: refuses a value that does not fit its column instead of cutting it, even on a server set to a lax mode', async function () {
+    if (sequelize.getDialect() !== 'mysql') return this.skip();
+    // The server's own default for new sessions is made lax for this test; the app's connections must not care.
+    const [{ mode }] = await sequelize.query<{ mode: string }>('SELECT @@GLOBAL.sql_mode AS mode', { type: QueryTypes.SELECT });
+    // Needs the SUPER privilege (CI's root has it); without it the test cannot set the scene.
+    if (await sequelize.query("SET GLOBAL sql_mode = ''").then(() => false, () => true)) return this.skip();
+    const fresh = createSequelize({ databaseUrl: db.url, poolMax: 1 });
+    try {
+      const err = await fresh.query(`INSERT INTO tx_probe (id, label) VALUES (90, '${'长'.repeat(41)}')`).catch((e: unknown) => e);
+      expect(err, 'a 41-character label in a VARCHAR(40)').to.be.instanceOf(Error);
+      const grouped = await fresh.query('SELECT label, COUNT(*) FROM tx_probe GROUP BY id').catch((e: unknown) => e);
+      expect(grouped, 'ONLY_FULL_GROUP_BY, as MySQL 8').to.be.instanceOf(Error);
+      expect(await reader.query('SELECT id FROM tx_probe WHERE id = 90', { type: QueryTypes.SELECT })).to.deep.equal([]);
+    } finally {
+      await sequelize.query('SET GLOBAL sql_mode = ?', { replacements: [mode] });
+      await fresh.close();
+    }
+  });
+
   it('MySQL: reads what others committed meanwhile (READ COMMITTED, with no SET per transaction); a serializable one locks what it read, for that transaction only', async function () {
     if (db.dialect !== 'mysql') this.skip();
     // One connection, so every transaction below runs on the same one.
