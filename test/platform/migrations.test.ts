@@ -115,6 +115,24 @@ describe('migrations', function () {
     expect(await schemaOf(sequelize)).to.deep.equal(full);
   });
 
+  it('MySQL: on a database created with a latin1 default, migrating makes every table utf8mb4, so Chinese is stored', async function () {
+    if (db.dialect !== 'mysql') return this.skip();
+    const latin = await scratchDatabase('migrations_latin1', { charset: 'latin1' });
+    const s = createSequelize({ databaseUrl: latin.url });
+    try {
+      await createMigrator(s).up();
+      const q = <T extends object>(sql: string) => s.query<T>(sql, { type: QueryTypes.SELECT });
+      const tables = await q<{ t: string; c: string }>("SELECT table_name AS t, table_collation AS c FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> 'schema_migrations'");
+      expect(tables.length).to.be.greaterThan(20);
+      expect(tables.filter((x) => !x.c.startsWith('utf8mb4')).map((x) => x.t)).to.deep.equal([]);
+      await s.query("INSERT INTO provinces (code, name_zh, name_en, sort_order) VALUES ('XX', '长三角𠀀', 'YRD', 99)");
+      expect(await q<{ n: string }>("SELECT name_zh AS n FROM provinces WHERE code = 'XX'")).to.deep.equal([{ n: '长三角𠀀' }]);
+    } finally {
+      await s.close();
+      await latin.drop();
+    }
+  });
+
   it('npm run db:migrate / db:rollback work from the compiled files', async () => {
     await ensureBuilt();
     await createMigrator(sequelize).down({ to: 0 });

@@ -24,7 +24,8 @@ function mysqlServer(url: URL) {
   };
 }
 
-export async function scratchDatabase(tag: string): Promise<ScratchDatabase> {
+/** `charset`: MySQL only, the new database's default character set (e.g. latin1, as on a server left at its default). */
+export async function scratchDatabase(tag: string, o: { charset?: 'latin1' } = {}): Promise<ScratchDatabase> {
   const shared = process.env.DATABASE_URL;
   if (!shared || dialectOf(shared) === 'sqlite') {
     const file = path.join(ROOT, 'var', 'test', `${tag}-${process.pid}.sqlite`);
@@ -46,7 +47,7 @@ export async function scratchDatabase(tag: string): Promise<ScratchDatabase> {
     }
   };
   await admin(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin(`CREATE DATABASE \`${name}\` ${o.charset === 'latin1' ? 'CHARACTER SET latin1 COLLATE latin1_swedish_ci' : 'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'}`);
   const own = new URL(url.toString());
   own.pathname = `/${name}`;
   return { url: own.toString(), dialect: 'mysql', drop: () => admin(`DROP DATABASE IF EXISTS \`${name}\``) };
