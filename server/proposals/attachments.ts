@@ -94,6 +94,9 @@ export async function sweepAttachmentFiles(config: Pick<Config, 'uploadDir'>, ol
 
 const callOf = new WeakMap<Request, CallSettings>();
 
+/** No space left on the device, or the user's disk quota used up. */
+const isDiskFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as { code?: string } | null)?.code ?? '');
+
 export function attachmentRouter(ctx: AppContext, renderStep: RenderStep): Router {
   const router = Router();
   const r = guard(router);
@@ -105,6 +108,12 @@ export function attachmentRouter(ctx: AppContext, renderStep: RenderStep): Route
     const message = String(tFor(res.locals.lang as string)(key, params));
     if (wantsJson(req)) return void res.status(status).json({ ok: false, error: message });
     await renderStep(req, res, 'attachments', status, { formMessage: message, values: kind ? { kind } : {} });
+  }
+
+  /** The upload disk is full: the PI is told plainly (nothing was kept), the operators through the error log. */
+  async function diskFull(req: Request, res: Response, err: unknown) {
+    ctx.logger.error({ err, uploadDir: area.root }, 'upload refused: no space left in the upload directory');
+    await fail(req, res, 507, 'proposals:attachments.errors.noSpace');
   }
 
   /** Before reading any byte of the body: the call must be open (the policy already checked PI + draft). */
@@ -125,6 +134,7 @@ export function attachmentRouter(ctx: AppContext, renderStep: RenderStep): Route
         if (err.code === 'LIMIT_FILE_COUNT' || err.code === 'LIMIT_UNEXPECTED_FILE') return void fail(req, res, 400, 'proposals:attachments.errors.oneFile').catch(next);
         return void fail(req, res, err.status, 'proposals:attachments.errors.malformed').catch(next);
       }
+      if (isDiskFull(err)) return void diskFull(req, res, err).catch(next);
       // busboy's own parse errors (truncated or malformed multipart) are the client's fault.
       const m = (err as Error).message ?? '';
       if (/Unexpected end of form|Malformed part header|Multipart: Boundary not found|Unexpected end of multipart data/i.test(m)) return void fail(req, res, 400, 'proposals:attachments.errors.malformed').catch(next);
@@ -146,7 +156,13 @@ export function attachmentRouter(ctx: AppContext, renderStep: RenderStep): Route
     const type = await sniff(file.path);
     const allowed = kind.types.find((x) => type && type.ext === x && type.mime === MIME_OF[x]);
     if (!allowed) return fail(req, res, 400, 'proposals:attachments.errors.type', { allowed: kind.types.map((x) => x.toUpperCase()).join(' / ') }, kind.code);
-    const stored = await keepUpload(area, file.path);
+    let stored: StoredFile;
+    try {
+      stored = await keepUpload(area, file.path);
+    } catch (e) {
+      if (isDiskFull(e)) return diskFull(req, res, e);
+      throw e;
+    }
     try {
       await addAttachment(ctx.sequelize, auditContext(req), id, { ...stored, kind: kind.code, originalName: displayName(file.originalname), mime: MIME_OF[allowed], uploadedBy: actorOf(req)!.id });
     } catch (e) {
