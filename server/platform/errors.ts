@@ -29,6 +29,23 @@ function requestId(req: Request): string {
   return String((req as Request & { id?: unknown }).id ?? '');
 }
 
+/**
+ * The database could not answer: refused, unreachable, the connection lost or killed mid-statement, a lock not
+ * granted in time, SQLite busy, full or failing. The request fails with 503 ("try again"), not 500. Whatever the
+ * transaction had done is rolled back (a lost connection's transaction is undone by the server) and the pool
+ * replaces the connection, so the next request works without a restart.
+ */
+const UNAVAILABLE = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_IOERR']);
+export function databaseUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; parent?: { code?: string; fatal?: boolean }; original?: { code?: string } } | null;
+  if (!e) return false;
+  if (/^Sequelize(Connection|ConnectionRefused|HostNotReachable|ConnectionAcquireTimeout|ConnectionTimedOut)Error$/.test(e.name ?? '')) return true;
+  // mysql2 marks an error that ended the connection as fatal (e.g. "Can't add new command when connection is in
+  // closed state", which has no code).
+  if (e.parent?.fatal === true) return true;
+  return [e.code, e.parent?.code, e.original?.code].some((c) => c !== undefined && UNAVAILABLE.has(c));
+}
+
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     void _next;
@@ -48,8 +65,7 @@ export function errorHandler(logger: Logger) {
     else if (e.type === 'entity.too.large' || e.code === 'LIMIT_FILE_SIZE') (status = 413), (reason = 'common:errors.413.reason');
     else if (e.type === 'parameters.too.many' || e.type === 'entity.parse.failed') (status = 400), (reason = 'common:errors.400.reason');
     else if (status === 503) reason = 'common:errors.503.reason';
-    else if (/^Sequelize(Connection|ConnectionRefused|HostNotReachable|ConnectionAcquireTimeout|ConnectionTimedOut)Error$/.test(e.name ?? '') || e.code === 'SQLITE_BUSY')
-      (status = 503), (reason = 'common:errors.503.reason');
+    else if (databaseUnavailable(err)) (status = 503), (reason = 'common:errors.503.reason');
     else if (status >= 400 && status < 500) reason = `common:errors.${status === 404 ? 'notFound' : '400'}.reason`;
     if (status >= 500) logger.error({ err, reqId: requestId(req) }, 'request failed');
     res.status(status);
