@@ -41,8 +41,9 @@ const constraintSchema = z.object({
 
 const pageQuery = z.object({ page: z.coerce.number().int().min(1).max(100_000).default(1) });
 
+/** A decline's reason is also a declared conflict's reason when the expert ticks it: 500 characters, as that column. */
 const declineSchema = z.object({
-  reason: z.string().trim().min(1, { message: 'assignment:form.reasonRequired' }).max(1000, { message: 'assignment:form.reasonTooLong' }),
+  reason: z.string().trim().min(1, { message: 'assignment:form.reasonRequired' }).max(500, { message: 'assignment:form.reasonTooLong' }),
   conflict: z.literal('1').optional(),
 });
 

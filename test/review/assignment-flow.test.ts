@@ -144,10 +144,17 @@ describe('review: assignment workflow (officers, invitations, answers)', functio
     const target = rows.find((r) => r.id !== mine2[0]!.id)!;
     const decliner = w.experts.find((e) => e.id === target.expertUserId)!;
     const dAgent = decliner.id === someone.id ? expert : await signedInAgent(decliner.email);
-    const dec = await post(dAgent, `/reviews/${target.id}/decline`, { reason: '与申请人有合作', conflict: '1' });
+    // The reason becomes the declared conflict's too: 500 characters at most, said as such, on both databases.
+    const tooLong = await post(dAgent, `/reviews/${target.id}/decline`, { reason: '合'.repeat(501), conflict: '1' });
+    expect(tooLong.status).to.equal(303);
+    expect((await dAgent.get('/reviews')).text).to.contain('理由最多 500 字。');
+    expect((await ReviewAssignment.findByPk(target.id))!.status).to.equal('invited');
+    expect(await DeclaredConflict.count({ where: { proposalId: target.proposalId, expertUserId: decliner.id } })).to.equal(0);
+    const reason = `与申请人有合作${'合'.repeat(493)}`;
+    const dec = await post(dAgent, `/reviews/${target.id}/decline`, { reason, conflict: '1' });
     expect(dec.status).to.equal(303);
     expect((await ReviewAssignment.findByPk(target.id))!.status).to.equal('declined');
-    expect(await DeclaredConflict.count({ where: { proposalId: target.proposalId, expertUserId: decliner.id } })).to.equal(1);
+    expect((await DeclaredConflict.findAll({ where: { proposalId: target.proposalId, expertUserId: decliner.id }, raw: true })).map((c) => c.reason)).to.deep.equal([reason]);
     const onProposal = (await live(w.call.id)).filter((r) => r.proposalId === target.proposalId);
     expect(onProposal.filter((r) => r.status === 'proposed'), 'replacement proposed').to.have.length(1);
     expect(onProposal.map((r) => r.expertUserId)).to.not.include(decliner.id);
