@@ -10,6 +10,8 @@ export const DISCIPLINE_CODE = /^[A-Z](?:\d{2}){1,3}$/;
 export const MAX_DISCIPLINES = 10;
 export const MAX_KEYWORDS = 20;
 export const MAX_KEYWORD_LENGTH = 40;
+/** The stored, joined list fits expert_profiles.keywords (VARCHAR(500)): 20 keywords of 40 would not. */
+export const MAX_KEYWORDS_TEXT = 500;
 export const LOAD_RANGE = { min: 1, max: 50, default: 5 } as const;
 
 const LIST_SEPARATORS = /[\s,，;；、]+/;
@@ -44,12 +46,16 @@ export function parseKeywords(raw: string): string[] {
 /** How keywords are stored and shown: joined with the Chinese semicolon. */
 export const joinKeywords = (list: string[]): string => list.join('；');
 
-export type KeywordProblem = 'tooMany' | 'tooLong' | null;
+export type KeywordProblem = 'tooMany' | 'tooLong' | 'tooLongInAll' | null;
 export function keywordProblem(list: string[]): KeywordProblem {
   if (list.length > MAX_KEYWORDS) return 'tooMany';
   if (list.some((k) => k.length > MAX_KEYWORD_LENGTH)) return 'tooLong';
+  if (joinKeywords(list).length > MAX_KEYWORDS_TEXT) return 'tooLongInAll';
   return null;
 }
+
+/** The message key of a keyword problem, under experts:profile.errors or experts:import.errors. */
+export const keywordProblemKey = (p: Exclude<KeywordProblem, null>) => ({ tooMany: 'tooManyKeywords', tooLong: 'keywordTooLong', tooLongInAll: 'keywordsTooLongInAll' })[p];
 
 // ---- import files ---------------------------------------------------------------------------------------
 
@@ -177,7 +183,7 @@ export function validateImport(table: string[][], lookups: ImportLookups): { row
 
     const keywords = parseKeywords(cell('keywords'));
     const kp = keywordProblem(keywords);
-    if (kp) problem('keywords', kp === 'tooMany' ? 'tooManyKeywords' : 'keywordTooLong');
+    if (kp) problem('keywords', keywordProblemKey(kp));
 
     const loadText = cell('maxLoad');
     const maxLoad = loadText === '' ? LOAD_RANGE.default : /^\d{1,3}$/.test(loadText) ? Number(loadText) : NaN;

@@ -1,6 +1,6 @@
 /** Input schemas of the expert pool pages. Messages are i18n keys shown next to the field. */
 import { z } from 'zod';
-import { keywordProblem, LOAD_RANGE, MAX_DISCIPLINES, parseDisciplines, parseKeywords } from './experts-rules.js';
+import { keywordProblem, keywordProblemKey, LOAD_RANGE, MAX_DISCIPLINES, parseDisciplines, parseKeywords } from './experts-rules.js';
 
 /** /experts?q=&discipline=&province=&available=&page= */
 export const expertSearchSchema = z.object({
@@ -41,7 +41,7 @@ export const expertProfileSchema = z.object({
     .default('')
     .superRefine((raw, c) => {
       const p = keywordProblem(parseKeywords(raw));
-      if (p) c.addIssue({ code: 'custom', message: p === 'tooMany' ? 'experts:profile.errors.tooManyKeywords' : 'experts:profile.errors.keywordTooLong' });
+      if (p) c.addIssue({ code: 'custom', message: `experts:profile.errors.${keywordProblemKey(p)}` });
     })
     .transform((raw) => parseKeywords(raw)),
   bio: z.string().trim().max(5000, 'common:form.tooLong').optional().transform((v) => v || null),

@@ -6,7 +6,8 @@ import { OutboxMessage } from '../../server/platform/mail/outbox.js';
 import { User, UserRole } from '../../server/people/models.js';
 import { ExpertDiscipline, ExpertProfile } from '../../server/review/models.js';
 import { decodeText, parseCsv } from '../../server/review/experts-import.js';
-import { validateImport } from '../../server/review/experts-rules.js';
+import fc from 'fast-check';
+import { joinKeywords, keywordProblem, MAX_KEYWORD_LENGTH, MAX_KEYWORDS, MAX_KEYWORDS_TEXT, validateImport } from '../../server/review/experts-rules.js';
 import { isValidAddress } from '../../server/platform/mail/outbox.js';
 import { resetDb } from '../support/platform.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
@@ -147,6 +148,17 @@ describe('expert import', () => {
     expect(await OutboxMessage.count({ where: { template: 'expert-invited' } })).to.equal(3);
   });
 
+  it('refuses keywords longer than their column in all (20 of 40 characters each), naming the row and column', async () => {
+    const agent = await signedInAgent('officer@example.org');
+    const before = await counts();
+    const twenty = Array.from({ length: 20 }, (_, i) => `${'供应链协同优化'.repeat(5)}${String(i).padStart(3, '0')}`.slice(-40));
+    const res = await upload(agent, await xlsx([HEADER, ['张伟', 'zhang.wei@example.org', sh.creditCode, '教授', 'G0101', twenty.join('；'), 5]]), 'experts.xlsx');
+    expect(res.status).to.equal(400);
+    expect([...res.text.matchAll(/<tr data-row="(\d+)" data-column="([a-zA-Z]*)">/g)].map((m) => [m[1], m[2]])).to.deep.equal([['2', 'keywords']]);
+    expect(res.text).to.contain('关键词合计不超过 500 个字符。');
+    expect(await counts()).to.deep.equal(before);
+  });
+
   it('refuses an account of another institution, a disabled account, unknown columns and files that are not spreadsheets', async () => {
     await makeUser({ email: 'elsewhere@example.org', institutionId: sh.id });
     await makeUser({ email: 'gone@example.org', disabled: true });
@@ -195,6 +207,21 @@ describe('expert import: reading and validating (units)', () => {
     const gbk = Buffer.from([0xd0, 0xd5, 0xc3, 0xfb, 0x2c, 0xd3, 0xca, 0xcf, 0xe4]); // 姓名,邮箱 in GBK
     expect(decodeText(gbk)).to.equal('姓名,邮箱');
     expect(parseCsv('a,"b,c","d ""e""\nf"\r\n1,2,3\n')).to.deep.equal([['a', 'b,c', 'd "e"\nf'], ['1', '2', '3']]);
+  });
+
+  it('keyword lists: accepted exactly when they are few enough, short enough, and fit the column once joined (random lists)', () => {
+    const unit = fc.constantFrom('链', '协', 'a', 'B', '7', '-');
+    // Mostly long keywords within the limit (so that twenty of them overflow the column), some of any length.
+    const keyword = fc.oneof({ arbitrary: fc.string({ unit, minLength: 20, maxLength: 40 }), weight: 4 }, { arbitrary: fc.string({ unit, minLength: 1, maxLength: 45 }), weight: 1 });
+    fc.assert(
+      fc.property(fc.uniqueArray(keyword, { minLength: 10, maxLength: 25, size: 'max', selector: (k) => k.toLowerCase() }), (list) => {
+        const joined = joinKeywords(list);
+        const ok = list.length <= MAX_KEYWORDS && list.every((k) => k.length <= MAX_KEYWORD_LENGTH) && joined.length <= MAX_KEYWORDS_TEXT;
+        expect(keywordProblem(list) === null).to.equal(ok);
+        if (keywordProblem(list) === null) expect(joined.length).to.be.at.most(500);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('numbers rows as the spreadsheet does, skipping blank rows without renumbering', () => {
