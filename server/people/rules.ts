@@ -108,3 +108,6 @@ export function afterFailure(s: ThrottleState | null, now: Date, p = LOCKOUT): T
   const windowStart = fresh ? now : s.windowStart;
   return { failures, windowStart, lockedUntil: failures >= p.maxFailures ? new Date(now.getTime() + p.lockMs) : null };
 }
+
+/** An account's address: users.email holds 191 characters (a unique utf8mb4 key), less than the 254 mail allows. */
+export const MAX_ACCOUNT_EMAIL = 191;

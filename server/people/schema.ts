@@ -1,10 +1,17 @@
 /** Input schemas of the people area. Messages are i18n keys shown next to the field. */
 import { z } from 'zod';
-import { checkCreditCode, INSTITUTION_TYPES, ROLES } from './rules.js';
+import { checkCreditCode, INSTITUTION_TYPES, MAX_ACCOUNT_EMAIL, ROLES } from './rules.js';
+import { isValidAddress } from '../platform/mail/outbox.js';
 import { LANGS } from '../platform/i18n.js';
 
 const text = (max: number, key: string) => z.string({ message: key }).trim().min(1, key).max(max, 'common:form.tooLong');
-const email = z.string({ message: 'people:fields.email.invalid' }).trim().max(254, 'people:fields.email.invalid').email('people:fields.email.invalid');
+/** An account's address: one the mail outbox will send to (local part ≤ 64, …), short enough for users.email. */
+const email = z
+  .string({ message: 'people:fields.email.invalid' })
+  .trim()
+  .max(MAX_ACCOUNT_EMAIL, 'people:fields.email.tooLong')
+  .email('people:fields.email.invalid')
+  .refine(isValidAddress, 'people:fields.email.invalid');
 const optionalId = z
   .union([z.literal(''), z.coerce.number().int().positive()], { message: 'common:form.invalid' })
   .optional()

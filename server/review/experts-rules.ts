@@ -3,7 +3,7 @@
  * an import file row by row (every problem with its row and column). No Express, no Sequelize: lookups the
  * validation needs (institutions by credit code, existing accounts by e-mail) are passed in as plain maps.
  */
-import { checkCreditCode, normaliseEmail } from '../people/rules.js';
+import { checkCreditCode, MAX_ACCOUNT_EMAIL, normaliseEmail } from '../people/rules.js';
 
 /** NSFC-style discipline codes (学科代码): a letter and 2, 4 or 6 digits — G, G01, G0101, F020101. */
 export const DISCIPLINE_CODE = /^[A-Z](?:\d{2}){1,3}$/;
@@ -158,7 +158,8 @@ export function validateImport(table: string[][], lookups: ImportLookups): { row
     const email = normaliseEmail(cell('email'));
     let existing: ExistingAccount | undefined;
     if (!email) problem('email', 'emailRequired');
-    else if (email.length > 254 || !lookups.validAddress(email)) problem('email', 'emailInvalid');
+    else if (email.length > MAX_ACCOUNT_EMAIL) problem('email', 'emailTooLong');
+    else if (!lookups.validAddress(email)) problem('email', 'emailInvalid');
     else if (seen.has(email)) problem('email', 'emailDuplicate');
     else {
       seen.set(email, row);

@@ -112,4 +112,20 @@ describe('registration with e-mail confirmation', () => {
     expect(await OutboxMessage.count()).to.equal(0);
     expect(await User.count()).to.equal(0);
   });
+
+  it('an address longer than an account can hold (191) is refused next to the field, on both databases; 191 works', async () => {
+    // A local part of 64 (the most mail allows) and a domain of two long labels, to the length wanted.
+    const at = (n: number) => `${'l'.repeat(64)}@${'d'.repeat(60)}.${'e'.repeat(n - 130)}.org`;
+    const long = await register(await newAgent(), { email: at(192) });
+    expect(long.status).to.equal(400);
+    expect(long.text).to.contain('电子邮箱地址不能超过 191 个字符。').and.contain(at(192));
+    expect(await User.count()).to.equal(0);
+    const fits = await register(await newAgent(), { email: at(191) });
+    expect(fits.status).to.equal(200);
+    expect(await User.count({ where: { email: at(191) } })).to.equal(1);
+    // Short enough, but a local part mail does not allow (over 64): the same message as any bad address, not a 500.
+    const local = await register(await newAgent(), { email: `${'l'.repeat(65)}@example.org` });
+    expect(local.status).to.equal(400);
+    expect(local.text).to.contain('请输入有效的电子邮箱地址。');
+  });
 });

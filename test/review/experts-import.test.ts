@@ -224,6 +224,14 @@ describe('expert import: reading and validating (units)', () => {
     );
   });
 
+  it('refuses an address longer than an account can hold (191), which mail alone would accept', () => {
+    const lookups = { institutionsByCode: new Map(), usersByEmail: new Map(), validAddress: isValidAddress };
+    const address = `${'l'.repeat(64)}@${'d'.repeat(60)}.${'e'.repeat(62)}.org`;
+    expect([address.length, isValidAddress(address)]).to.deep.equal([192, true]);
+    const { problems } = validateImport([HEADER, ['甲', address, '', '', 'G01', '', '']], lookups);
+    expect(problems.filter((p) => p.column === 'email').map((p) => p.key)).to.deep.equal(['experts:import.errors.emailTooLong']);
+  });
+
   it('numbers rows as the spreadsheet does, skipping blank rows without renumbering', () => {
     const lookups = { institutionsByCode: new Map(), usersByEmail: new Map(), validAddress: isValidAddress };
     const { problems } = validateImport([HEADER, ['', '', '', '', '', '', ''], ['甲', 'a@example.org', '', '', 'G01', '', '']], lookups);
