@@ -46,6 +46,9 @@ export function databaseUnavailable(err: unknown): boolean {
   return [e.code, e.parent?.code, e.original?.code].some((c) => c !== undefined && UNAVAILABLE.has(c));
 }
 
+/** No space left on the device, or the disk quota used up (uploads, SQLite): nothing was kept, try later. */
+export const isDiskFull = (e: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((e as { code?: string } | null)?.code ?? '');
+
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     void _next;
@@ -66,10 +69,12 @@ export function errorHandler(logger: Logger) {
     else if (e.type === 'parameters.too.many' || e.type === 'entity.parse.failed') (status = 400), (reason = 'common:errors.400.reason');
     else if (status === 503) reason = 'common:errors.503.reason';
     else if (databaseUnavailable(err)) (status = 503), (reason = 'common:errors.503.reason');
+    else if (isDiskFull(err)) (status = 507), (reason = 'common:errors.507.reason');
     else if (status >= 400 && status < 500) reason = `common:errors.${status === 404 ? 'notFound' : '400'}.reason`;
     if (status >= 500) logger.error({ err, reqId: requestId(req) }, 'request failed');
     res.status(status);
     if (wantsJson(req)) return void res.json({ error: status >= 500 ? 'server_error' : 'bad_request', requestId: requestId(req) });
-    res.render('errors/error', { title: `common:errors.${status >= 500 ? (status === 503 ? '503' : '500') : status === 413 ? '413' : '400'}.title`, reason, status, requestId: requestId(req) });
+    const titled = status === 503 || status === 507 ? String(status) : status >= 500 ? '500' : status === 413 ? '413' : '400';
+    res.render('errors/error', { title: `common:errors.${titled}.title`, reason, status, requestId: requestId(req) });
   };
 }

@@ -17,6 +17,7 @@ import { actorOf, auditContext, type AppContext } from '../platform/context.js';
 import { withTransaction } from '../platform/db.js';
 import { parseForm } from '../platform/forms.js';
 import { tFor } from '../platform/i18n.js';
+import { isDiskFull } from '../platform/errors.js';
 import { Forbidden, guard } from '../platform/policy.js';
 import { keepUpload, removeStored, removeTemp, singleFileUpload, sniff, storedPath, sweepUploads, uploadArea, UploadRefused, type StoredFile, type UploadArea } from '../platform/storage.js';
 import { bundleOf, idParam, mayView, piEditsDraft } from './access.js';
@@ -93,9 +94,6 @@ export async function sweepAttachmentFiles(config: Pick<Config, 'uploadDir'>, ol
 }
 
 const callOf = new WeakMap<Request, CallSettings>();
-
-/** No space left on the device, or the user's disk quota used up. */
-const isDiskFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as { code?: string } | null)?.code ?? '');
 
 export function attachmentRouter(ctx: AppContext, renderStep: RenderStep): Router {
   const router = Router();

@@ -74,6 +74,14 @@ describe('platform: the database failing under a request', function () {
     expect(logged).to.have.length(1);
   });
 
+  it('a full disk anywhere (not only the attachment upload, which has its own message) is a 507 saying so, and logged', async () => {
+    const logged: unknown[] = [];
+    const res = await supertest(appThrowing(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), logged)).get('/page');
+    expect(res.status).to.equal(507);
+    expect(res.text).to.contain('存储空间不足').and.contain('服务器存储空间已满，本次操作没有保存任何内容。').and.not.contain('ENOSPC');
+    expect(logged).to.have.length(1);
+  });
+
   it('SQLite busy, full or failing, and a refused connection, are 503; a constraint violation stays 500', () => {
     const wrapped = (code: string) => new DatabaseError(Object.assign(new Error(`${code}: failure`), { code, sql: 'x', parameters: {} }) as never);
     for (const code of ['SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_IOERR', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ER_LOCK_WAIT_TIMEOUT']) expect(databaseUnavailable(wrapped(code)), code).to.equal(true);
