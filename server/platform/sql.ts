@@ -39,6 +39,8 @@ export interface Sql {
    * than 512 characters (about 0.3 ms each): for wide rows return one row per item instead (see bundle.ts).
    */
   jsonAgg(expr: string): string;
+  /** String concatenation of SQL expressions (`||` in SQLite; MySQL reads `||` as OR unless told otherwise). */
+  concat(...exprs: string[]): string;
   all<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T[]>;
   one<T = Row>(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<T | undefined>;
   run(text: string, params?: readonly Param[], transaction?: Transaction | null): Promise<RunResult>;
@@ -247,6 +249,7 @@ function sqliteSql(sequelize: Sequelize): Sql {
   return {
     dialect: 'sqlite',
     jsonAgg: (expr) => `json_group_array(${expr})`,
+    concat: (...exprs) => `(${exprs.join(' || ')})`,
     async all<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
       const q = expand(text, params);
       try {
@@ -299,6 +302,7 @@ function mysqlSql(sequelize: Sequelize): Sql {
   return {
     dialect: 'mysql',
     jsonAgg: (expr) => `JSON_ARRAYAGG(${expr})`,
+    concat: (...exprs) => `CONCAT(${exprs.join(', ')})`,
     async all<T>(text: string, params: readonly Param[] = [], t?: Transaction | null) {
       return (await exec(text, params, t)) as T[];
     },

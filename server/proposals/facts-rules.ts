@@ -26,7 +26,7 @@ export interface ProposalFacts {
   selfFundedFen: number;
   partnerCount: number;
   provinceCount: number;
-  /** The consortium's distinct provinces, sorted (also one row each in proposal_provinces). */
+  /** The consortium's distinct provinces, sorted (stored comma-separated as `province_codes`). */
   provinces: string[];
   /** Type and province of the first lead partner's institution; null without a lead. */
   leadType: InstitutionType | null;

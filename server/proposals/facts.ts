@@ -1,6 +1,6 @@
 /**
- * Keeps each proposal's denormalised facts (facts-rules.ts) up to date: on the proposals row and as one
- * proposal_provinces row per consortium province (the officers' visibility rule reads that index).
+ * Keeps each proposal's denormalised facts (facts-rules.ts) up to date on the proposals row (the officers'
+ * visibility rule reads its `province_codes`, the screening list the rest).
  *
  * Every writer of partners, budget lines, the lead or an institution's type / province calls
  * `refreshProposalFacts` inside its own transaction, so the facts change atomically with what they summarise.
@@ -67,14 +67,6 @@ export async function refreshProposalFacts(sequelize: Sequelize, ids: number[], 
         transaction,
       },
     );
-  }
-  await sequelize.query('DELETE FROM proposal_provinces WHERE proposal_id IN (:ids)', { replacements: { ids: unique }, transaction });
-  const rows = [...facts].flatMap(([id, f]) => f.provinces.map((code) => [id, code] as const));
-  for (let i = 0; i < rows.length; i += 500) {
-    const chunk = rows.slice(i, i + 500);
-    const r: Record<string, unknown> = {};
-    const values = chunk.map(([id, code], j) => ((r[`i${j}`] = id), (r[`c${j}`] = code), `(:i${j}, :c${j})`));
-    await sequelize.query(`INSERT INTO proposal_provinces (proposal_id, province_code) VALUES ${values.join(', ')}`, { replacements: r, transaction });
   }
 }
 

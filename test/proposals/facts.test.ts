@@ -103,23 +103,14 @@ async function reference(): Promise<Map<number, Reference>> {
   return new Map(rows.map((r) => [Number(r.id), r]));
 }
 
-async function storedProvinces(): Promise<Map<number, string[]>> {
-  const { sequelize } = await platform();
-  const rows = await sequelize.query<{ proposal_id: number; province_code: string }>('SELECT proposal_id, province_code FROM proposal_provinces', { type: QueryTypes.SELECT });
-  const out = new Map<number, string[]>();
-  for (const r of rows) out.set(Number(r.proposal_id), [...(out.get(Number(r.proposal_id)) ?? []), r.province_code]);
-  return out;
-}
-
 async function expectFactsMatchReference(context: string) {
   const ref = await reference();
-  const table = await storedProvinces();
   const n = (v: number | string | null) => (v === null ? null : Number(v));
   for (const p of await Proposal.findAll({ order: [['id', 'ASC']] })) {
     const r = ref.get(p.id)!;
     const provinces = (r.provinces ?? '').split(',').filter(Boolean).sort();
-    const got = { total: p.totalRequestFen, max: p.maxPartnerRequestFen, self: p.selfFundedFen, partners: p.partnerCount, nProvinces: p.provinceCount, provinces: p.provinceCodes, table: (table.get(p.id) ?? []).sort(), leadType: p.leadType, leadProvince: p.leadProvince, minPct: p.enterpriseMinSelfPct };
-    const want = { total: n(r.total_fen) ?? 0, max: n(r.max_req) ?? 0, self: n(r.self_fen) ?? 0, partners: n(r.n_partners), nProvinces: n(r.n_provinces), provinces: provinces.join(','), table: provinces, leadType: r.lead_type, leadProvince: r.lead_province, minPct: n(r.min_pct) };
+    const got = { total: p.totalRequestFen, max: p.maxPartnerRequestFen, self: p.selfFundedFen, partners: p.partnerCount, nProvinces: p.provinceCount, provinces: p.provinceCodes, leadType: p.leadType, leadProvince: p.leadProvince, minPct: p.enterpriseMinSelfPct };
+    const want = { total: n(r.total_fen) ?? 0, max: n(r.max_req) ?? 0, self: n(r.self_fen) ?? 0, partners: n(r.n_partners), nProvinces: n(r.n_provinces), provinces: provinces.join(','), leadType: r.lead_type, leadProvince: r.lead_province, minPct: n(r.min_pct) };
     expect(got, `${context}: proposal ${p.id}`).to.deep.equal(want);
   }
 }
