@@ -11,6 +11,7 @@ import { ALLOW, can, definePolicy, Forbidden, guard, officerProvinces, refuse } 
 import { idParam } from '../people/policy.js';
 import { assignmentPage } from './assignment-presenters.js';
 import { runAssignment } from './assignment-run.js';
+import { myAssignments } from './review-service.js';
 import { acceptInvitation, addConstraint, callFacts, declineInvitation, removeConstraint, sendInvitations } from './assignment-service.js';
 
 /** Officers of a province that pledged to the call (admins and applicants are refused). */
@@ -116,8 +117,12 @@ export function assignmentRouter(ctx: AppContext): Router {
     if (!id) throw new Forbidden(403, 'assignment:errors.notYours');
     const form = parseForm(declineSchema, req.body);
     if (!form.ok) {
-      res.flash('error', Object.values(form.errors)[0] ?? 'common:form.invalid');
-      return res.redirect(303, '/reviews');
+      // The list again, with this invitation's form as typed and the message next to the reason.
+      const groups = await myAssignments(actorOf(req)!.id);
+      const item = groups.flatMap((g) => g.items).find((i) => i.id === id && i.isInvited);
+      if (!item) throw new Forbidden(403, 'assignment:errors.notYours');
+      item.decline = { reason: form.values.reason ?? '', conflict: form.values.conflict === '1', error: form.errors.reason ?? form.errors.conflict ?? 'common:form.invalid' };
+      return res.status(400).render('review/reviews', { title: 'reviews:list.title', groups, empty: false });
     }
     const out = await declineInvitation(sequelize, auditContext(req), actorOf(req)!.id, id, { reason: form.data.reason, conflict: form.data.conflict === '1' });
     if (!out.ok && out.status === 403) throw new Forbidden(403, out.reason);

@@ -43,6 +43,13 @@ export async function criteriaOf(callId: number, transaction?: Transaction): Pro
 }
 
 /** The expert's assignments (not the officers' private proposals), grouped by status, newest first. */
+export interface DeclineForm {
+  reason: string;
+  conflict: boolean;
+  /** Locale key of the message next to the reason. */
+  error: string;
+}
+
 export async function myAssignments(expertUserId: number) {
   const rows = await ReviewAssignment.findAll({ where: { expertUserId, status: { [Op.in]: [...LIST_STATUSES] } }, order: [['id', 'DESC']], raw: true });
   const proposals = new Map((await Proposal.findAll({ where: { id: { [Op.in]: rows.map((r) => r.proposalId) } }, attributes: ['id', 'title', 'titleEn'], raw: true })).map((p) => [p.id, p]));
@@ -62,6 +69,8 @@ export async function myAssignments(expertUserId: number) {
       reviewStatus: reviews.get(r.id)?.status ?? 'none',
       isInvited: r.status === 'invited',
       isAccepted: r.status === 'accepted',
+      /** What the expert typed in this invitation's decline form when it was refused (shown again with the error). */
+      decline: null as DeclineForm | null,
     };
   });
   return LIST_STATUSES.map((status) => ({ status, items: items.filter((i) => i.status === status) })).filter((g) => g.items.length > 0);

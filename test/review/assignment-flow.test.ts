@@ -145,9 +145,14 @@ describe('review: assignment workflow (officers, invitations, answers)', functio
     const decliner = w.experts.find((e) => e.id === target.expertUserId)!;
     const dAgent = decliner.id === someone.id ? expert : await signedInAgent(decliner.email);
     // The reason becomes the declared conflict's too: 500 characters at most, said as such, on both databases.
-    const tooLong = await post(dAgent, `/reviews/${target.id}/decline`, { reason: '合'.repeat(501), conflict: '1' });
-    expect(tooLong.status).to.equal(303);
-    expect((await dAgent.get('/reviews')).text).to.contain('理由最多 500 字。');
+    // Refused next to the field, with what was typed (the reason and the ticked conflict) still in the form.
+    const typed = `${'合'.repeat(500)}<b>`;
+    const tooLong = await post(dAgent, `/reviews/${target.id}/decline`, { reason: typed, conflict: '1' });
+    expect(tooLong.status).to.equal(400);
+    expect(tooLong.text).to.contain(`<p class="field-error" id="f-reason-${target.id}-error">理由最多 500 字。</p>`);
+    expect(tooLong.text).to.contain(`aria-invalid="true" aria-describedby="f-reason-${target.id}-error">${'合'.repeat(500)}&lt;b&gt;</textarea>`);
+    expect(tooLong.text).to.not.contain('<b>');
+    expect(tooLong.text).to.contain(`id="f-conflict-${target.id}" name="conflict" value="1" checked>`);
     expect((await ReviewAssignment.findByPk(target.id))!.status).to.equal('invited');
     expect(await DeclaredConflict.count({ where: { proposalId: target.proposalId, expertUserId: decliner.id } })).to.equal(0);
     const reason = `与申请人有合作${'合'.repeat(493)}`;
