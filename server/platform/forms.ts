@@ -19,13 +19,19 @@ export function echo(body: unknown, omit: string[] = ['password', 'currentPasswo
   return out;
 }
 
+/**
+ * A schema's own message is a locale key ('ns:path.to.key'). Anything else is zod's built-in English text
+ * ("Invalid input: expected number, received NaN"), which must not reach a page: it becomes the generic message.
+ */
+const LOCALE_KEY = /^[a-z][A-Za-z0-9-]*:[A-Za-z0-9_.-]+$/;
+
 export function parseForm<S extends z.ZodType>(schema: S, body: unknown): FormResult<z.infer<S>> {
   const r = schema.safeParse(body ?? {});
   if (r.success) return { ok: true, data: r.data };
   const errors: FieldErrors = {};
   for (const issue of r.error.issues) {
     const field = String(issue.path[0] ?? '_form');
-    if (!errors[field]) errors[field] = issue.message.includes(':') ? issue.message : 'common:form.invalid';
+    if (!errors[field]) errors[field] = LOCALE_KEY.test(issue.message) ? issue.message : 'common:form.invalid';
   }
   return { ok: false, errors, values: echo(body) };
 }
