@@ -3,10 +3,10 @@
  * re-run, invitations) and the expert's accept/decline actions (redirects back to /reviews with a flash).
  * Applicants never reach any of it: officers of the call's provinces only; experts only their own rows.
  */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { actorOf, auditContext, type AppContext } from '../platform/context.js';
-import { parseForm } from '../platform/forms.js';
+import { parseForm, type FieldErrors } from '../platform/forms.js';
 import { ALLOW, can, definePolicy, Forbidden, guard, officerProvinces, refuse } from '../platform/policy.js';
 import { idParam } from '../people/policy.js';
 import { assignmentPage } from './assignment-presenters.js';
@@ -35,8 +35,8 @@ export async function callOf(req: Request) {
 const expertOnly = can.role('expert');
 
 const constraintSchema = z.object({
-  proposalId: z.coerce.number().int().positive({ message: 'assignment:form.proposalRequired' }),
-  expertUserId: z.coerce.number().int().positive({ message: 'assignment:form.expertRequired' }),
+  proposalId: z.coerce.number({ message: 'assignment:form.proposalRequired' }).int({ message: 'assignment:form.proposalRequired' }).positive({ message: 'assignment:form.proposalRequired' }),
+  expertUserId: z.coerce.number({ message: 'assignment:form.expertRequired' }).int({ message: 'assignment:form.expertRequired' }).positive({ message: 'assignment:form.expertRequired' }),
   reason: z.string().trim().min(1, { message: 'assignment:form.reasonRequired' }).max(500, { message: 'assignment:form.reasonTooLong' }),
 });
 
@@ -55,12 +55,17 @@ export function assignmentRouter(ctx: AppContext): Router {
 
   const back = (id: number) => `/calls/${id}/assignment`;
 
-  r.get('/calls/:id/assignment', callOfficer, async (req, res) => {
+  /** The page; after a refused pin / forbid, with the constraint form as typed and each message next to its field. */
+  async function renderAssignment(req: Request, res: Response, status = 200, form?: { values: Record<string, string>; errors: FieldErrors }) {
     const call = await callOf(req);
     const q = pageQuery.safeParse(req.query);
     const vm = await assignmentPage(sequelize, call, actorOf(req)!.lang, q.success ? q.data.page : 1);
-    res.render('review/assignment', { title: 'assignment:page.title', ...vm });
-  });
+    const chosen = form?.values.proposalId ?? '';
+    const allProposals = vm.allProposals.map((p) => ({ ...p, selected: String(p.id) === chosen }));
+    res.status(status).render('review/assignment', { title: 'assignment:page.title', ...vm, allProposals, constraintForm: form ?? { values: {}, errors: {} } });
+  }
+
+  r.get('/calls/:id/assignment', callOfficer, (req, res) => renderAssignment(req, res));
 
   r.post('/calls/:id/assignment/run', callOfficer, async (req, res) => {
     const call = await callOf(req);
@@ -77,10 +82,7 @@ export function assignmentRouter(ctx: AppContext): Router {
     r.post(`/calls/:id/assignment/${kind}`, callOfficer, async (req, res) => {
       const call = await callOf(req);
       const form = parseForm(constraintSchema, req.body);
-      if (!form.ok) {
-        res.flash('error', Object.values(form.errors)[0] ?? 'common:form.invalid');
-        return res.status(303).redirect(back(call.id));
-      }
+      if (!form.ok) return renderAssignment(req, res, 400, form);
       const out = await addConstraint(sequelize, auditContext(req), { callId: call.id, ...form.data, kind });
       res.flash(out.ok ? 'success' : 'error', out.ok ? `assignment:flash.${kind}ned` : out.reason);
       res.redirect(303, back(call.id));

@@ -83,6 +83,15 @@ describe('review: assignment workflow (officers, invitations, answers)', functio
     const forbidden = first[0]!.expertUserId;
     // Pin an expert not currently on p1 (and not the conflicted one).
     const pinnedExpert = w.experts.find((e) => e.id !== w.experts[0]!.id && !first.some((r) => r.expertUserId === e.id))!.id;
+    // A refused constraint: the page again, with the proposal still chosen, what was typed kept and each message
+    // next to its field; nothing stored.
+    const refused = await post(officer, `${page}/forbid`, { proposalId: p1, expertUserId: '张三', reason: '  ' }, page);
+    expect(refused.status).to.equal(400);
+    expect(refused.text).to.contain(`<option value="${p1}" selected>`);
+    expect(refused.text).to.match(/id="f-expertUserId" name="expertUserId" type="text" value="张三"[^>]*aria-invalid="true"/);
+    expect(refused.text).to.contain('<p class="field-error" id="f-expertUserId-error">请填写专家编号。</p>');
+    expect(refused.text).to.contain('<p class="field-error" id="f-reason-error">请填写理由。</p>');
+    expect(await AssignmentConstraint.count()).to.equal(0);
     expect((await post(officer, `${page}/forbid`, { proposalId: p1, expertUserId: forbidden, reason: '近期合作' }, page)).status).to.equal(303);
     expect((await post(officer, `${page}/pin`, { proposalId: p1, expertUserId: pinnedExpert, reason: '领域权威' }, page)).status).to.equal(303);
     // Invite everything, then mark one invitation of another proposal: it must survive the re-run.
