@@ -6,7 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { actorOf, auditContext, type AppContext } from '../platform/context.js';
-import { parseForm, type FieldErrors } from '../platform/forms.js';
+import { echo, parseForm, type FieldErrors } from '../platform/forms.js';
 import { ALLOW, can, definePolicy, Forbidden, guard, officerProvinces, refuse } from '../platform/policy.js';
 import { idParam } from '../people/policy.js';
 import { assignmentPage } from './assignment-presenters.js';
@@ -84,6 +84,7 @@ export function assignmentRouter(ctx: AppContext): Router {
       const form = parseForm(constraintSchema, req.body);
       if (!form.ok) return renderAssignment(req, res, 400, form);
       const out = await addConstraint(sequelize, auditContext(req), { callId: call.id, ...form.data, kind });
+      if (!out.ok && out.field) return renderAssignment(req, res, out.status, { values: echo(req.body), errors: { [out.field]: out.reason } });
       res.flash(out.ok ? 'success' : 'error', out.ok ? `assignment:flash.${kind}ned` : out.reason);
       res.redirect(303, back(call.id));
     });

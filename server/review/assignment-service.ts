@@ -156,7 +156,8 @@ export async function loadInstance(sequelize: Sequelize, call: CallFacts, transa
   };
 }
 
-export type CommandOutcome = { ok: true } | { ok: false; status: 400 | 403 | 404; reason: string };
+/** `field`: the form field a refusal is about, when it is about one (the message is shown next to it). */
+export type CommandOutcome = { ok: true } | { ok: false; status: 400 | 403 | 404; reason: string; field?: string };
 
 /** An officer pins or forbids a pair, with a reason. A forbid also withdraws the pair's current row. */
 export async function addConstraint(
@@ -166,9 +167,9 @@ export async function addConstraint(
 ): Promise<CommandOutcome> {
   return withTransaction(sequelize, async (t): Promise<CommandOutcome> => {
     const p = await Proposal.findOne({ where: { id: i.proposalId, callId: i.callId, status: 'eligible' }, attributes: ['id'], transaction: t });
-    if (!p) return { ok: false, status: 400, reason: 'assignment:errors.proposalNotInCall' };
+    if (!p) return { ok: false, status: 400, reason: 'assignment:errors.proposalNotInCall', field: 'proposalId' };
     const [expert] = await sequelize.query<{ id: number }>("SELECT user_id AS id FROM user_roles WHERE user_id = ? AND role = 'expert'", { replacements: [i.expertUserId], type: QueryTypes.SELECT, transaction: t });
-    if (!expert) return { ok: false, status: 400, reason: 'assignment:errors.notAnExpert' };
+    if (!expert) return { ok: false, status: 400, reason: 'assignment:errors.notAnExpert', field: 'expertUserId' };
     const where = { callId: i.callId, proposalId: i.proposalId, expertUserId: i.expertUserId };
     await AssignmentConstraint.destroy({ where, transaction: t });
     const row = await AssignmentConstraint.create({ ...where, kind: i.kind, reason: i.reason, createdBy: ctx.actorId }, { transaction: t });

@@ -91,6 +91,11 @@ describe('review: assignment workflow (officers, invitations, answers)', functio
     expect(refused.text).to.match(/id="f-expertUserId" name="expertUserId" type="text" value="张三"[^>]*aria-invalid="true"/);
     expect(refused.text).to.contain('<p class="field-error" id="f-expertUserId-error">请填写专家编号。</p>');
     expect(refused.text).to.contain('<p class="field-error" id="f-reason-error">请填写理由。</p>');
+    // An expert number that is no expert: said next to that field, the reason kept.
+    const noExpert = await post(officer, `${page}/pin`, { proposalId: p1, expertUserId: '999999', reason: '领域权威' }, page);
+    expect(noExpert.status).to.equal(400);
+    expect(noExpert.text).to.match(/<p class="field-error" id="f-expertUserId-error">[^<]+<\/p>/);
+    expect(noExpert.text).to.match(/id="f-reason" name="reason" type="text" value="领域权威"/);
     expect(await AssignmentConstraint.count()).to.equal(0);
     expect((await post(officer, `${page}/forbid`, { proposalId: p1, expertUserId: forbidden, reason: '近期合作' }, page)).status).to.equal(303);
     expect((await post(officer, `${page}/pin`, { proposalId: p1, expertUserId: pinnedExpert, reason: '领域权威' }, page)).status).to.equal(303);
