@@ -1,6 +1,7 @@
 /**
  * Reviewer assignment: the officers' page of a call (proposed assignment with affinities, pins and forbids,
- * re-run, invitations) and the expert's accept/decline actions (redirects back to /reviews with a flash).
+ * re-run, invitations) and the expert's accept/decline actions (redirects back to /reviews with a flash). A
+ * refused form (a pin / forbid, a decline) is shown again as typed, with each message next to its field.
  * Applicants never reach any of it: officers of the call's provinces only; experts only their own rows.
  */
 import { Router, type Request, type Response } from 'express';

@@ -42,7 +42,7 @@ export async function criteriaOf(callId: number, transaction?: Transaction): Pro
   return rows.map((c) => ({ id: c.id, nameZh: c.nameZh, nameEn: c.nameEn, weight: c.weight, scaleMax: c.scaleMax }));
 }
 
-/** The expert's assignments (not the officers' private proposals), grouped by status, newest first. */
+/** A decline form as the expert typed it, when it was refused. */
 export interface DeclineForm {
   reason: string;
   conflict: boolean;
@@ -50,6 +50,7 @@ export interface DeclineForm {
   error: string;
 }
 
+/** The expert's assignments (not the officers' private proposals), grouped by status, newest first. */
 export async function myAssignments(expertUserId: number) {
   const rows = await ReviewAssignment.findAll({ where: { expertUserId, status: { [Op.in]: [...LIST_STATUSES] } }, order: [['id', 'DESC']], raw: true });
   const proposals = new Map((await Proposal.findAll({ where: { id: { [Op.in]: rows.map((r) => r.proposalId) } }, attributes: ['id', 'title', 'titleEn'], raw: true })).map((p) => [p.id, p]));
