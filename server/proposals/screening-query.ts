@@ -77,11 +77,11 @@ export interface ScreeningRow {
 }
 
 /**
- * Conditions on proposals p: visibility first, then the filters. A submitted
- * proposal reaches officers at once when its call asks for no endorsement; which calls those are comes from the
- * call scopes (fixed once a call is published: settings are locked after publishing), so the query needs no
- * join on calls, which let MariaDB start from the officer's provinces and halved its cost. A call missing from
- * a scope list a second old hides its submitted proposals for that second rather than showing unendorsed ones.
+ * Conditions on proposals p: visibility first, then the filters. A submitted proposal reaches officers at once
+ * when its call asks for no endorsement; which calls those are comes from the call scopes (fixed once a call is
+ * published: settings are locked after publishing), so the query needs no join on calls, which halved MariaDB's
+ * cost. A call missing from a scope list a second old hides its submitted proposals for that second rather than
+ * showing unendorsed ones.
  */
 function whereOf(db: Sql, provinces: string[], calls: CallScope[], f: ScreeningFilters, r: Record<string, Param>): string[] {
   const direct = calls.filter((c) => !c.endorsementRequired).map((c) => c.id);

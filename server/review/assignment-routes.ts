@@ -124,7 +124,11 @@ export function assignmentRouter(ctx: AppContext): Router {
       // The list again, with this invitation's form as typed and the message next to the reason.
       const groups = await myAssignments(actorOf(req)!.id);
       const item = groups.flatMap((g) => g.items).find((i) => i.id === id && i.isInvited);
-      if (!item) throw new Forbidden(403, 'assignment:errors.notYours');
+      if (!item) {
+        // Not (or no longer) an open invitation of this expert, e.g. a stale tab: the list says where things stand.
+        res.flash('error', 'assignment:errors.notInvited');
+        return res.redirect(303, '/reviews');
+      }
       item.decline = { reason: form.values.reason ?? '', conflict: form.values.conflict === '1', error: form.errors.reason ?? form.errors.conflict ?? 'common:form.invalid' };
       return res.status(400).render('review/reviews', { title: 'reviews:list.title', groups, empty: false });
     }

@@ -173,6 +173,10 @@ describe('review: assignment workflow (officers, invitations, answers)', functio
     const dec = await post(dAgent, `/reviews/${target.id}/decline`, { reason, conflict: '1' });
     expect(dec.status).to.equal(303);
     expect((await ReviewAssignment.findByPk(target.id))!.status).to.equal('declined');
+    // The same form sent again from a stale tab, with no reason: no form to show again, the list says why.
+    const stale = await post(dAgent, `/reviews/${target.id}/decline`, { reason: ' ' });
+    expect(stale.status).to.equal(303);
+    expect((await dAgent.get('/reviews')).text).to.contain('该邀请已答复或已撤回。');
     expect((await DeclaredConflict.findAll({ where: { proposalId: target.proposalId, expertUserId: decliner.id }, raw: true })).map((c) => c.reason)).to.deep.equal([reason]);
     const onProposal = (await live(w.call.id)).filter((r) => r.proposalId === target.proposalId);
     expect(onProposal.filter((r) => r.status === 'proposed'), 'replacement proposed').to.have.length(1);
