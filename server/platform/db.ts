@@ -84,6 +84,9 @@ function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(
 /** The key of the SQLite connection every transaction uses (see createSequelize). */
 const WRITER = 'writer';
 
+/** Server-side prepared statements mysql2 keeps open per pooled connection (platform/sql.ts). */
+export const MYSQL_PREPARED_PER_CONNECTION = 100;
+
 /** The SQL mode of every MySQL/MariaDB connection: MySQL 8's default, which MariaDB and MySQL both accept. */
 export const MYSQL_SQL_MODE = 'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
@@ -176,7 +179,10 @@ export function createSequelize(s: DbSettings): Sequelize {
     // typeCast: the driver's own generated row parser (DATETIME → Date in the connection's UTC, as Sequelize's does)
     // instead of Sequelize's per-field callback, which wraps every field of every row and parses dates by string.
     // Sequelize's callback only differs for DATEONLY and GEOMETRY columns, which this schema does not have.
-    dialectOptions: { charset: 'utf8mb4', dateStrings: false, typeCast: true, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000 },
+    // maxPreparedStatements: platform/sql.ts prepares each text once per connection; the least recently used beyond
+    // this many are closed, so that processes × pool connections × texts stays far below the server's
+    // max_prepared_stmt_count (16,382 by default) however many filter combinations the lists see.
+    dialectOptions: { charset: 'utf8mb4', dateStrings: false, typeCast: true, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000, maxPreparedStatements: MYSQL_PREPARED_PER_CONNECTION },
     define: { ...common.define, charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
     pool: { max: s.poolMax ?? 10, min: 0, acquire: 10_000, idle: 10_000, evict: 5_000 },
   });
