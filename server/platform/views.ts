@@ -135,16 +135,53 @@ export class CachedPartialsHandlebars extends ExpressHandlebars {
   }
 }
 
+type Template = (context: unknown, options: { helpers: unknown; partials: unknown }) => string;
+type RenderOptions = { partials?: Record<string, unknown>; helpers?: Record<string, unknown>; data?: Record<string, unknown>; layout?: unknown };
+type Engine = (viewPath: string, options: RenderOptions, callback: (e: unknown, html?: string) => void) => void;
+
+/**
+ * The view engine with the view cache on: a view whose template, layout and partials are compiled is rendered
+ * synchronously, straight through Handlebars. express-handlebars' own path (kept for the first render of each
+ * view, and with the cache off) awaits the cached templates again and copies the helpers, the partials and the
+ * whole view model into fresh objects for every page: 5 % of the screening list's main thread. Both paths give
+ * the same page (the layout's context is the view's with `body` added, a page's own partials are added to the
+ * shared ones; a page with its own layout, helpers or @data goes the library's way, and no template reads @exphbs). Sources are trimmed when compiled, so the
+ * output is not trimmed again (each trim copied the whole page once more).
+ */
+export function syncWhenCompiled(hbs: CachedPartialsHandlebars, layoutPath: string): Engine {
+  const compiled = new Map<string, Template>();
+  let partials: unknown = null;
+  const keep = (file: string) => hbs.getTemplate(file, { cache: true }).then((t) => void compiled.set(file, t as unknown as Template));
+  return (viewPath, options, callback) => {
+    const view = compiled.get(viewPath);
+    const layout = compiled.get(layoutPath);
+    if (!view || !layout || !partials || options.helpers || options.data || 'layout' in options) {
+      Promise.all([keep(viewPath), keep(layoutPath), hbs.getPartials({ cache: true }).then((p) => void (partials = p))]).catch(() => undefined);
+      return void hbs.engine(viewPath, options, callback);
+    }
+    let html: string;
+    try {
+      // A page may bring partials of its own (the proposal pages do), as express-handlebars allows.
+      const runtime = { helpers: hbs.helpers, partials: options.partials ? { ...partials, ...options.partials } : partials };
+      html = layout({ ...options, body: view(options, runtime) }, runtime);
+    } catch (e) {
+      return callback(e);
+    }
+    callback(null, html);
+  };
+}
+
 export function setupViews(app: Express, cache: boolean): void {
+  const layoutsDir = path.join(ROOT, 'views', 'layouts');
   const hbs = new CachedPartialsHandlebars({
     extname: '.hbs',
     defaultLayout: 'main',
-    layoutsDir: path.join(ROOT, 'views', 'layouts'),
+    layoutsDir,
     partialsDir: path.join(ROOT, 'views', 'partials'),
     helpers,
     compilerOptions: COMPILER_OPTIONS,
   });
-  app.engine('.hbs', hbs.engine);
+  app.engine('.hbs', cache ? syncWhenCompiled(hbs, path.join(layoutsDir, 'main.hbs')) : hbs.engine);
   app.set('view engine', '.hbs');
   app.set('views', path.join(ROOT, 'views'));
   app.set('view cache', cache);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { ROOT } from '../../server/config.js';
-import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers } from '../../server/platform/views.js';
+import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled } from '../../server/platform/views.js';
 
 describe('view engine: partials', () => {
   let dir: string;
@@ -49,5 +49,57 @@ describe('view engine: known helpers only', () => {
     expect(() => Handlebars.precompile('{{tt "common:app.name"}}', COMPILER_OPTIONS)).to.throw(/unknown helper tt/);
     const tpl = Handlebars.compile('{{t "common:form.search"}} {{title}}', COMPILER_OPTIONS);
     expect(tpl({ title: '<b>', lang: 'zh-CN' }, { helpers })).to.equal('搜索 &lt;b&gt;');
+  });
+});
+
+describe('view engine: the synchronous path once a view is compiled', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'yrd-views-'));
+    mkdirSync(path.join(dir, 'partials'));
+    mkdirSync(path.join(dir, 'layouts'));
+    writeFileSync(path.join(dir, 'layouts', 'main.hbs'), '<main lang="{{lang}}">{{{body}}}</main>');
+    writeFileSync(path.join(dir, 'page.hbs'), '<h1>{{t "common:form.search"}}</h1>{{> greeting}}{{#each rows}}<i>{{this}}</i>{{/each}}{{#if own}}{{> mine}}{{/if}}');
+    writeFileSync(path.join(dir, 'broken.hbs'), '{{#each rows}}{{> missing}}{{/each}}');
+    writeFileSync(path.join(dir, 'partials', 'greeting.hbs'), '你好 {{name}}');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const engineFor = () => {
+    const hbs = new CachedPartialsHandlebars({ extname: '.hbs', defaultLayout: 'main', layoutsDir: path.join(dir, 'layouts'), partialsDir: path.join(dir, 'partials'), helpers, compilerOptions: COMPILER_OPTIONS });
+    return syncWhenCompiled(hbs, path.join(dir, 'layouts', 'main.hbs'));
+  };
+  /** Render through the engine as Express calls it; `sync` tells whether the callback came before the call returned. */
+  const render = (engine: ReturnType<typeof engineFor>, file: string, locals: Record<string, unknown>) =>
+    new Promise<{ html: string; sync: boolean }>((resolve, reject) => {
+      let returned = false;
+      engine(path.join(dir, file), { settings: { views: dir }, cache: true, lang: 'zh-CN', ...locals } as never, (e, html) => (e ? reject(e) : resolve({ html: html!, sync: !returned })));
+      returned = true;
+    });
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  it('renders the same page as express-handlebars, escaped, with the layout, the shared and the page’s own partials', async () => {
+    const engine = engineFor();
+    const locals = { name: '<甲>', rows: ['a&b', 'c'], own: true, partials: { mine: Handlebars.compile('[{{name}}]', COMPILER_OPTIONS) } };
+    const first = await render(engine, 'page.hbs', locals);
+    expect(first.sync).to.equal(false);
+    await settle();
+    const second = await render(engine, 'page.hbs', locals);
+    expect(second.sync).to.equal(true);
+    expect(second.html).to.equal(first.html);
+    expect(second.html).to.equal('<main lang="zh-CN"><h1>搜索</h1>你好 &lt;甲&gt;<i>a&amp;b</i><i>c</i>[&lt;甲&gt;]</main>');
+  });
+
+  it('passes a template error to Express instead of throwing, and a page with a layout of its own goes the library’s way', async () => {
+    const engine = engineFor();
+    await render(engine, 'broken.hbs', { rows: [] });
+    await settle();
+    let error: unknown = null;
+    await render(engine, 'broken.hbs', { rows: [1] }).catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/partial missing could not be found/);
+    await render(engine, 'page.hbs', { rows: [] });
+    await settle();
+    const bare = await render(engine, 'page.hbs', { rows: [], layout: false });
+    expect(bare).to.deep.equal({ html: '<h1>搜索</h1>你好', sync: false });
   });
 });
