@@ -74,7 +74,9 @@ async function main(): Promise<number> {
       failed.push(m.name);
       entry = { value: null, unit: m.unit, ...(m.target ? { target: targetText(m.target), met: false } : {}), error };
     }
-    fresh[m.name] = { ...entry, ...(m.needsApp === false ? {} : { database: dbDialect, connections, seconds }), load_avg_1m: entry.load_avg_1m ?? loadAvg, measured_at: new Date().toISOString() };
+    // The Node version goes with every figure: the app runs on the bench's own Node, and the ratios move with it
+    // (Express's per-request cost, most of the trivial route, is several times lower on Node 24 than on 20).
+    fresh[m.name] = { ...entry, ...(m.needsApp === false ? {} : { database: dbDialect, connections, seconds }), node: process.version, load_avg_1m: entry.load_avg_1m ?? loadAvg, measured_at: new Date().toISOString() };
   };
 
   if (withApp.length) {
