@@ -144,9 +144,9 @@ type Engine = (viewPath: string, options: RenderOptions, callback: (e: unknown, 
  * synchronously, straight through Handlebars. express-handlebars' own path (kept for the first render of each
  * view, and with the cache off) awaits the cached templates again and copies the helpers, the partials and the
  * whole view model into fresh objects for every page: 5 % of the screening list's main thread. Both paths give
- * the same page (the layout's context is the view's with `body` added, a page's own partials are added to the
- * shared ones; a page with its own layout, helpers or @data goes the library's way, and no template reads @exphbs). Sources are trimmed when compiled, so the
- * output is not trimmed again (each trim copied the whole page once more).
+ * the same page: the layout's context is the view's with `body` added, and a page's own partials are added to
+ * the shared ones; a page with its own layout, helpers or @data goes the library's way, and no template reads
+ * @exphbs. Sources are trimmed when compiled, so the output is not trimmed again (each trim copied the page).
  */
 export function syncWhenCompiled(hbs: CachedPartialsHandlebars, layoutPath: string): Engine {
   const compiled = new Map<string, Template>();

@@ -149,8 +149,9 @@ function orderOf(f: ScreeningFilters): string {
 /**
  * The columns of a list row, in the order `toRow` reads them. Each driver gets them in the form that costs its
  * main thread least:
- *  - SQLite: the whole page as one JSON array of rows (a `JSON_ARRAY` per row, joined in page order). node-sqlite3 turns every column of every row into a JS value one call at a time, and a page of rows
- *    one object at a time; one string parses in a fraction of that (a row of JSON each was 5 % slower).
+ *  - SQLite: the whole page as one JSON array of rows (a `JSON_ARRAY` per row, joined in page order).
+ *    node-sqlite3 turns every column of every row into a JS value one call at a time, and the rows into objects
+ *    one at a time; one string parses in a fraction of that (a JSON text per row was 5 % slower).
  *  - MySQL: the plain columns. mysql2's generated row parser reads them as cheaply as one JSON value, and MariaDB
  *    spends about 0.12 ms less per page when it does not build the arrays.
  */
