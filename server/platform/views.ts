@@ -148,14 +148,16 @@ type Engine = (viewPath: string, options: RenderOptions, callback: (e: unknown, 
  * the shared ones; a page with its own layout, helpers or @data goes the library's way, and no template reads
  * @exphbs. Sources are trimmed when compiled, so the output is not trimmed again (each trim copied the page).
  */
-export function syncWhenCompiled(hbs: CachedPartialsHandlebars, layoutPath: string): Engine {
+export function syncWhenCompiled(hbs: CachedPartialsHandlebars): Engine {
+  const layoutPath = path.resolve(hbs.layoutsDir, hbs.defaultLayout + hbs.extname);
   const compiled = new Map<string, Template>();
   let partials: unknown = null;
   const keep = (file: string) => hbs.getTemplate(file, { cache: true }).then((t) => void compiled.set(file, t as unknown as Template));
   return (viewPath, options, callback) => {
+    if (options.helpers || options.data || 'layout' in options) return void hbs.engine(viewPath, options, callback);
     const view = compiled.get(viewPath);
     const layout = compiled.get(layoutPath);
-    if (!view || !layout || !partials || options.helpers || options.data || 'layout' in options) {
+    if (!view || !layout || !partials) {
       Promise.all([keep(viewPath), keep(layoutPath), hbs.getPartials({ cache: true }).then((p) => void (partials = p))]).catch(() => undefined);
       return void hbs.engine(viewPath, options, callback);
     }
@@ -172,16 +174,15 @@ export function syncWhenCompiled(hbs: CachedPartialsHandlebars, layoutPath: stri
 }
 
 export function setupViews(app: Express, cache: boolean): void {
-  const layoutsDir = path.join(ROOT, 'views', 'layouts');
   const hbs = new CachedPartialsHandlebars({
     extname: '.hbs',
     defaultLayout: 'main',
-    layoutsDir,
+    layoutsDir: path.join(ROOT, 'views', 'layouts'),
     partialsDir: path.join(ROOT, 'views', 'partials'),
     helpers,
     compilerOptions: COMPILER_OPTIONS,
   });
-  app.engine('.hbs', cache ? syncWhenCompiled(hbs, path.join(layoutsDir, 'main.hbs')) : hbs.engine);
+  app.engine('.hbs', cache ? syncWhenCompiled(hbs) : hbs.engine);
   app.set('view engine', '.hbs');
   app.set('views', path.join(ROOT, 'views'));
   app.set('view cache', cache);

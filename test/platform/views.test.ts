@@ -67,7 +67,7 @@ describe('view engine: the synchronous path once a view is compiled', () => {
 
   const engineFor = () => {
     const hbs = new CachedPartialsHandlebars({ extname: '.hbs', defaultLayout: 'main', layoutsDir: path.join(dir, 'layouts'), partialsDir: path.join(dir, 'partials'), helpers, compilerOptions: COMPILER_OPTIONS });
-    return syncWhenCompiled(hbs, path.join(dir, 'layouts', 'main.hbs'));
+    return syncWhenCompiled(hbs);
   };
   /** Render through the engine as Express calls it; `sync` tells whether the callback came before the call returned. */
   const render = (engine: ReturnType<typeof engineFor>, file: string, locals: Record<string, unknown>) =>
