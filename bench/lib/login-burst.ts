@@ -2,7 +2,7 @@
  * Sign-in pressure: N clients, each with its own CSRF cookie and token, POST /login with a correct password
  * in a loop (every success creates a session, so each one costs a real argon2 verification).
  */
-import { loginForm, postLogin } from './client.js';
+import { loginForm, postLogin, type LoginForm } from './client.js';
 
 export interface BurstOptions {
   base: string;
@@ -28,16 +28,20 @@ export async function withLoginBurst<T>(o: BurstOptions, during: () => Promise<T
 
   const client = async (i: number) => {
     const who = o.logins[i % o.logins.length]!;
-    const form = await loginForm(o.base);
+    // The form is fetched inside the loop's try: a client whose GET /login fails is counted as a failure and
+    // tries again, instead of its promise rejecting unseen and the run reporting fewer clients than it names.
+    let form: LoginForm | null = null;
     while (!stop) {
       try {
+        form ??= await loginForm(o.base);
         const r = await postLogin(o.base, form, who.email, who.password);
         if (stop) break;
+        if (r.status !== 303) form = null; // as a browser would, sign in again from a freshly loaded form
         if (Date.now() < countFrom) continue;
         if (r.status === 303) logins++;
         else failures++;
       } catch (e) {
-        failures++;
+        if (Date.now() >= countFrom) failures++;
         firstError ??= e;
         await new Promise((r) => setTimeout(r, 50));
       }
