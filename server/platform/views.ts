@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Express } from 'express';
 import { ExpressHandlebars } from 'express-handlebars';
-import type { compile, HelperOptions } from 'handlebars';
+import Handlebars, { type compile, type HelperOptions } from 'handlebars';
 import { ROOT } from '../config.js';
 import { DEFAULT_LANG, tFor } from './i18n.js';
 
@@ -116,6 +116,33 @@ export const COMPILER_OPTIONS = {
   knownHelpersOnly: true,
 } satisfies Parameters<typeof compile>[1];
 
+/**
+ * The Handlebars the views compile with: Handlebars' own, except for how a template reads a property of its
+ * context. Handlebars compiles every `{{title}}` or `{{pager.count}}` to `lookupProperty(obj, name)`, which checks
+ * on each read that the property is the object's own or an allowed inherited one: a tenth of a list page's render.
+ * The check is there so that a template cannot reach `constructor`, `__proto__` or another prototype member.
+ * Names are fixed when a template is compiled (templates come from views/, never from users), so here a name
+ * that no object or function inherits compiles to a plain read, and every other name (`constructor`,
+ * `__proto__`, `toString`, …) still goes through the check. Views receive plain objects (never model instances,
+ * whose getters live on a prototype), so both reads give the same value. Helpers, partials and @data are looked up
+ * as before. `nameLookup` is the compiler's documented extension point; the global Handlebars is left as it is.
+ */
+export const viewHandlebars = Handlebars.create();
+{
+  type Compiler = { nameLookup(parent: string, name: unknown, type: string): unknown };
+  const env = viewHandlebars as unknown as { JavaScriptCompiler: { new (): Compiler; prototype: Compiler } };
+  const Base = env.JavaScriptCompiler;
+  const inherited = (name: string) => name in Object.prototype || name in Function.prototype;
+  class PlainReads extends Base {
+    override nameLookup(parent: string, name: unknown, type: string) {
+      if (type === 'context' && typeof name === 'string' && !inherited(name)) return [parent, '[', JSON.stringify(name), ']'];
+      return super.nameLookup(parent, name, type);
+    }
+  }
+  (PlainReads.prototype as unknown as { compiler: unknown }).compiler = PlainReads;
+  env.JavaScriptCompiler = PlainReads;
+}
+
 type Partials = ReturnType<ExpressHandlebars['getPartials']>;
 
 /**
@@ -175,6 +202,7 @@ export function syncWhenCompiled(hbs: CachedPartialsHandlebars): Engine {
 
 export function setupViews(app: Express, cache: boolean): void {
   const hbs = new CachedPartialsHandlebars({
+    handlebars: viewHandlebars,
     extname: '.hbs',
     defaultLayout: 'main',
     layoutsDir: path.join(ROOT, 'views', 'layouts'),

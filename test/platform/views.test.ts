@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { ROOT } from '../../server/config.js';
-import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled } from '../../server/platform/views.js';
+import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled, viewHandlebars } from '../../server/platform/views.js';
 
 describe('view engine: partials', () => {
   let dir: string;
@@ -49,6 +49,47 @@ describe('view engine: known helpers only', () => {
     expect(() => Handlebars.precompile('{{tt "common:app.name"}}', COMPILER_OPTIONS)).to.throw(/unknown helper tt/);
     const tpl = Handlebars.compile('{{t "common:form.search"}} {{title}}', COMPILER_OPTIONS);
     expect(tpl({ title: '<b>', lang: 'zh-CN' }, { helpers })).to.equal('搜索 &lt;b&gt;');
+  });
+});
+
+describe('view engine: property reads', () => {
+  // Every name a template may read, and the names the prototype check exists for.
+  const SOURCE = [
+    '{{title}}|{{pager.count}}|{{rows.length}}|{{name}}|{{#each rows}}<{{label}}>{{/each}}|{{#with pager}}{{count}}{{/with}}',
+    '{{constructor}}|{{constructor.name}}|{{__proto__}}|{{__proto__.polluted}}|{{toString}}|{{valueOf}}|{{hasOwnProperty}}|{{__defineGetter__}}',
+    '{{pager.constructor}}|{{title.constructor.name}}|{{rows.constructor.prototype}}|{{call}}|{{apply}}|{{bind}}|{{missing.deeper}}',
+  ].join('|');
+  // Handlebars warns once per denied name and process; this forgets which it warned about (untyped API).
+  const resetLogged = () => (Handlebars as unknown as { resetLoggedPropertyAccesses(): void }).resetLoggedPropertyAccesses();
+  const context = { title: '<b>', pager: { count: 3 }, rows: [{ label: 'a&b' }, { label: null }], name: '甲' };
+
+  it('render every name as stock Handlebars does, and reach nothing on a prototype', () => {
+    // Handlebars says on the console which reads it denied; both renders deny the same ones.
+    const denied: string[] = [];
+    const log = console.error;
+    console.error = (...args: unknown[]) => void denied.push(args.join(' '));
+    let ours: string, stock: string;
+    try {
+      resetLogged();
+      ours = viewHandlebars.compile(SOURCE, COMPILER_OPTIONS)(context, { helpers });
+      const fromOurs = denied.splice(0);
+      resetLogged();
+      stock = Handlebars.compile(SOURCE, COMPILER_OPTIONS)(context, { helpers });
+      expect(fromOurs).to.deep.equal(denied).and.to.have.length.greaterThan(0);
+    } finally {
+      console.error = log;
+    }
+    expect(ours).to.equal(stock);
+    expect(ours).to.equal('&lt;b&gt;|3|2|甲|<a&amp;b><>|3' + '|'.repeat(15));
+  });
+
+  it('compile a name no object inherits to a plain read, and keep the check for every inherited one', () => {
+    const code = viewHandlebars.precompile('{{title}}{{pager.count}}{{constructor}}{{toString}}{{name}}', COMPILER_OPTIONS);
+    expect(code).to.include('["title"]').and.include('["count"]');
+    expect(code).to.not.match(/lookupProperty\(\w+,"(title|count)"\)/);
+    for (const name of ['constructor', 'toString', 'name']) expect(code).to.match(new RegExp(`lookupProperty\\(\\w+,"${name}"\\)`));
+    // The global Handlebars is not changed.
+    expect(Handlebars.precompile('{{title}}', COMPILER_OPTIONS)).to.match(/lookupProperty\(\w+,"title"\)/);
   });
 });
 
