@@ -26,8 +26,16 @@ export function csrfProtection(secret: string, secureCookies: boolean) {
     }
     if (cookieSecret) {
       const cs = cookieSecret;
-      // Computed when the page renders: sign-in and sign-out change the binding during the request.
-      Object.defineProperty(res.locals, 'csrfToken', { get: () => sign(cs, bindingOf(req)), enumerable: true, configurable: true });
+      // Computed when the page renders: sign-in and sign-out change the binding during the request. A page reads
+      // it for each of its forms (and Handlebars once more for each partial given parameters): signed once per
+      // binding.
+      let signed: { binding: string; token: string } | null = null;
+      const token = () => {
+        const binding = bindingOf(req);
+        if (signed?.binding !== binding) signed = { binding, token: sign(cs, binding) };
+        return signed.token;
+      };
+      Object.defineProperty(res.locals, 'csrfToken', { get: token, enumerable: true, configurable: true });
     }
     if (SAFE.has(req.method)) return next();
     const origin = req.get('origin');
