@@ -3,7 +3,7 @@
  * Templates never receive req.query, req.body or a model instance: routes build explicit view models.
  */
 import path from 'node:path';
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { ExpressHandlebars } from 'express-handlebars';
 import Handlebars, { type compile, type HelperOptions } from 'handlebars';
 import { ROOT } from '../config.js';
@@ -146,12 +146,28 @@ export const viewHandlebars = Handlebars.create();
 type Partials = ReturnType<ExpressHandlebars['getPartials']>;
 
 /**
+ * A template's source without the spaces and tabs that begin its lines: the screening list loses 4,500 of its
+ * 34,000 characters (a ninth less to build, encode and send) and looks the same, since between elements HTML
+ * reads any run of white space, newline included, as one space. Where white space is shown as it is
+ * (`<pre>`, `<textarea>`, `.prewrap`), every template opens and closes the element on one line (a test checks).
+ */
+export function withoutIndentation(source: string): string {
+  return source.replace(/\n[ \t]+/g, '\n');
+}
+
+/**
  * express-handlebars gathers every partial anew for each render (a directory listing and a promise per file,
  * ~75 µs a page). With the view cache on, the partials cannot change while the process runs, so the set is
  * gathered once; each render still merges it into its own object.
  */
 export class CachedPartialsHandlebars extends ExpressHandlebars {
   private partials: Partials | null = null;
+
+  /** Templates compile without their indentation (see `withoutIndentation`). */
+  protected override _compileTemplate(template: string, options?: Parameters<ExpressHandlebars['_compileTemplate']>[1]) {
+    return super._compileTemplate(withoutIndentation(template), options);
+  }
+
   override getPartials(options: Parameters<ExpressHandlebars['getPartials']>[0] = {}): Partials {
     if (!options.cache) return super.getPartials(options);
     if (!this.partials) {
@@ -200,6 +216,32 @@ export function syncWhenCompiled(hbs: CachedPartialsHandlebars): Engine {
   };
 }
 
+/**
+ * A page's bytes in one pass: a buffer of the largest size the page can take (3 UTF-8 bytes for each UTF-16 unit),
+ * the part written. Node 20's `Buffer.from` measures the UTF-8 length in one pass and writes in another: 55 µs
+ * for the screening list, against 30 µs here.
+ */
+export function utf8(text: string): Buffer {
+  const bytes = Buffer.allocUnsafe(text.length * 3);
+  return bytes.subarray(0, bytes.write(text, 'utf8'));
+}
+
+/**
+ * `res.render` without a callback of its own sends the page as `utf8` gives it, with the type Express would set
+ * for the string (HTML, UTF-8). A render with a callback is left to it.
+ */
+function sendPagesAsBytes(app: Express): void {
+  const render = app.response.render as (this: Response, view: string, options?: object, callback?: (e: Error, html: string) => void) => void;
+  app.response.render = function (this: Response, view: string, options?: object | ((e: Error, html: string) => void), callback?: (e: Error, html: string) => void) {
+    if (typeof options === 'function' || callback) return render.call(this, view, options as object, callback ?? (options as never));
+    render.call(this, view, options, (e, html) => {
+      if (e) return this.req.next!(e);
+      this.set('Content-Type', this.get('Content-Type') ?? 'html');
+      this.send(utf8(html));
+    });
+  } as Response['render'];
+}
+
 export function setupViews(app: Express, cache: boolean): void {
   const hbs = new CachedPartialsHandlebars({
     handlebars: viewHandlebars,
@@ -214,4 +256,5 @@ export function setupViews(app: Express, cache: boolean): void {
   app.set('view engine', '.hbs');
   app.set('views', path.join(ROOT, 'views'));
   app.set('view cache', cache);
+  sendPagesAsBytes(app);
 }

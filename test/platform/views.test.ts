@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { ROOT } from '../../server/config.js';
-import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled, viewHandlebars } from '../../server/platform/views.js';
+import fc from 'fast-check';
+import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled, utf8, viewHandlebars, withoutIndentation } from '../../server/platform/views.js';
+import { newAgent } from '../support/agent.js';
 
 describe('view engine: partials', () => {
   let dir: string;
@@ -142,5 +144,55 @@ describe('view engine: the synchronous path once a view is compiled', () => {
     await settle();
     const bare = await render(engine, 'page.hbs', { rows: [], layout: false });
     expect(bare).to.deep.equal({ html: '<h1>搜索</h1>你好', sync: false });
+  });
+});
+
+describe('view engine: pages as bytes', () => {
+  it('utf8 gives the bytes Buffer.from gives, for any text (Chinese, emoji, lone surrogates)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 300 }), fc.constantFrom('', '长三角 <b>', '\uD800', 'a\uDC00b', '😀\uD83D')), (text) => {
+        expect(utf8(text).equals(Buffer.from(text, 'utf8'))).to.equal(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('sends a rendered page as UTF-8 HTML with its length, and an error page too', async () => {
+    const agent = await newAgent();
+    for (const [path, status] of [['/login', 200], ['/no-such-page', 404]] as const) {
+      const res = await agent.get(path);
+      expect(res.status, path).to.equal(status);
+      expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
+      expect(Number(res.headers['content-length'])).to.equal(Buffer.byteLength(res.text));
+      expect(res.text).to.match(/^<!DOCTYPE html>/).and.include('长三角');
+    }
+  });
+});
+
+describe('view engine: templates without indentation', () => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
+
+  it('drops the white space that begins a line and nothing else', () => {
+    expect(withoutIndentation('<ul>\n    <li>{{a}} b</li>\n\t\t<li>\n  c  d</li>\n</ul>  ')).to.equal('<ul>\n<li>{{a}} b</li>\n<li>\nc  d</li>\n</ul>  ');
+  });
+
+  it('is safe for every view: no element that shows white space as it is spans lines', () => {
+    for (const file of files(path.join(ROOT, 'views'))) {
+      const source = readFileSync(file, 'utf8');
+      for (const m of source.matchAll(/<(pre|textarea)\b[^>]*>|<(\w+)\b[^>]*class="[^"]*\bprewrap\b[^"]*"[^>]*>/g)) {
+        const tag = m[1] ?? m[2]!;
+        const rest = source.slice(m.index! + m[0].length);
+        const close = rest.indexOf(`</${tag}>`);
+        expect(close, `${path.relative(ROOT, file)}: <${tag}> is closed`).to.be.at.least(0);
+        expect(rest.slice(0, close), `${path.relative(ROOT, file)}: <${tag}> on one line`).to.not.include('\n');
+      }
+    }
+  });
+
+  it('renders a page without indentation', async () => {
+    const res = await (await newAgent()).get('/login');
+    expect(res.text).to.not.match(/\n[ \t]/);
+    expect(res.text).to.include('<input type="hidden" name="_csrf"');
   });
 });
