@@ -8,6 +8,10 @@ import fc from 'fast-check';
 import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled, utf8, viewHandlebars, withoutIndentation } from '../../server/platform/views.js';
 import { newAgent } from '../support/agent.js';
 
+/** Every template under `dir`. */
+const files = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
+
 describe('view engine: partials', () => {
   let dir: string;
   beforeEach(() => {
@@ -38,9 +42,6 @@ describe('view engine: partials', () => {
 });
 
 describe('view engine: known helpers only', () => {
-  const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
-
   it('every view, layout and partial compiles with the production options', () => {
     const all = files(path.join(ROOT, 'views'));
     expect(all.length).to.be.greaterThan(50);
@@ -170,9 +171,6 @@ describe('view engine: pages as bytes', () => {
 });
 
 describe('view engine: templates without indentation', () => {
-  const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
-
   it('drops the white space that begins a line and nothing else', () => {
     expect(withoutIndentation('<ul>\n    <li>{{a}} b</li>\n\t\t<li>\n  c  d</li>\n</ul>  ')).to.equal('<ul>\n<li>{{a}} b</li>\n<li>\nc  d</li>\n</ul>  ');
   });
