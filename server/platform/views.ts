@@ -156,6 +156,14 @@ export function withoutIndentation(source: string): string {
 }
 
 /**
+ * A template compiled as every view is: in the views' Handlebars, with the known helpers only, without its
+ * indentation. For templates a route passes itself (a page's own partials); express-handlebars compiles the rest.
+ */
+export function compileView(source: string): Handlebars.TemplateDelegate {
+  return viewHandlebars.compile(withoutIndentation(source), COMPILER_OPTIONS);
+}
+
+/**
  * express-handlebars gathers every partial anew for each render (a directory listing and a promise per file,
  * ~75 µs a page). With the view cache on, the partials cannot change while the process runs, so the set is
  * gathered once; each render still merges it into its own object.

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { ROOT } from '../config.js';
 import type { AttachmentKind, BudgetCategory } from '../calls/rules.js';
 import type { FieldErrors } from '../platform/forms.js';
-import { translate } from '../platform/views.js';
+import { compileView, translate } from '../platform/views.js';
 import { tFor } from '../platform/i18n.js';
 import type { ProposalBundle } from './bundle.js';
 import { EDITOR_STEPS, formatYuan, type BudgetTotals, type ChecklistItem, type EditorStep } from './rules.js';
@@ -22,7 +22,7 @@ export function proposalPartials(): Record<string, Handlebars.TemplateDelegate> 
   const dir = path.join(ROOT, 'views', 'proposals', 'partials');
   const out: Record<string, Handlebars.TemplateDelegate> = {};
   for (const name of ['steps', 'checklist', 'budget-grid', 'budget-totals', 'summary', 'editor-head']) {
-    out[`proposal-${name}`] = Handlebars.compile(readFileSync(path.join(dir, `${name}.hbs`), 'utf8'));
+    out[`proposal-${name}`] = compileView(readFileSync(path.join(dir, `${name}.hbs`), 'utf8'));
   }
   return (partials = out);
 }

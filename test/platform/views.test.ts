@@ -5,7 +5,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { ROOT } from '../../server/config.js';
 import fc from 'fast-check';
-import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled, utf8, viewHandlebars, withoutIndentation } from '../../server/platform/views.js';
+import { CachedPartialsHandlebars, COMPILER_OPTIONS, helpers, syncWhenCompiled, compileView, utf8, viewHandlebars, withoutIndentation } from '../../server/platform/views.js';
 import { newAgent } from '../support/agent.js';
 
 /** Every template under `dir`. */
@@ -186,6 +186,11 @@ describe('view engine: templates without indentation', () => {
         expect(rest.slice(0, close), `${path.relative(ROOT, file)}: <${tag}> on one line`).to.not.include('\n');
       }
     }
+  });
+
+  it('compiles a page’s own partials as the views are: without indentation, with the known helpers only', () => {
+    expect(compileView('<p>\n    {{title}} {{t "common:form.search"}}</p>')({ title: '<b>', lang: 'zh-CN' }, { helpers })).to.equal('<p>\n&lt;b&gt; 搜索</p>');
+    expect(() => compileView('{{tt "x"}}')({}, { helpers })).to.throw(/unknown helper tt/);
   });
 
   it('renders a page without indentation', async () => {
