@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Sequelize, Transaction, type Options } from 'sequelize';
 import { ROOT } from '../config.js';
-import { allPrepared, forgetStatements } from './sql.js';
+import { allPrepared, forgetStatements, SQLITE_PLAIN_READS } from './sql.js';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -34,18 +34,18 @@ const TRANSACTION_CONTROL = new Set(['BEGIN IMMEDIATE TRANSACTION;', 'COMMIT;', 
  * Sequelize's SQLite dialect asks `PRAGMA table_info(t)` before every SELECT (to parse dates and booleans),
  * doubling the statements of every read. The answer only changes with the schema, so it is kept per database
  * and forgotten whenever any connection runs DDL (CREATE / ALTER / DROP: migrations, test resets), as are the
- * connection's prepared statements (sql.ts). And Sequelize sends a transaction's BEGIN, COMMIT and ROLLBACK as
+ * prepared statements (sql.ts) of every connection of the database not yet closed (`live`). And Sequelize sends a transaction's BEGIN, COMMIT and ROLLBACK as
  * fresh statements (prepare, then run: two trips to SQLite's thread); they go through the connection's prepared
  * statements instead, so a transaction holds the single writer for two trips less.
  */
-function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, tableInfo: Map<string, unknown>): void {
+function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, tableInfo: Map<string, unknown>, live: Set<object>): void {
   const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
   const cache = {
     get: (k: string) => tableInfo.get(k),
     set: (k: string, v: unknown) => tableInfo.set(k, v),
     clear: () => {
       tableInfo.clear();
-      forgetStatements(c);
+      for (const other of live) forgetStatements(other);
     },
   };
   const all = c.all.bind(c);
@@ -102,9 +102,10 @@ export function createSequelize(s: DbSettings): Sequelize {
     const sequelize = new Sequelize({ ...common, dialect: 'sqlite', storage, transactionType: Transaction.TYPES.IMMEDIATE });
     // Sequelize's SQLite driver fires no afterConnect hook, and it opens (and afterwards closes) a new connection
     // for every transaction: each one re-opens the file and re-reads the schema. Writers are serialised by
-    // `withTransaction` anyway, so every transaction gets the same long-lived writer connection instead; plain
-    // reads keep Sequelize's shared 'default' connection (WAL lets them run beside the writer). Each connection
-    // is configured the first time it is handed out (WAL, NORMAL sync, busy timeout, FKs).
+    // `withTransaction` anyway, so every transaction gets the same long-lived writer connection instead; model
+    // reads keep Sequelize's shared 'default' connection and plain SQL reads have one of their own (sql.ts; WAL
+    // lets all of them run beside the writer). Each connection is configured the first time it is handed out
+    // (WAL, NORMAL sync, busy timeout, FKs).
     type SqliteConn = {
       configure(o: 'busyTimeout', ms: number): void;
       exec(sql: string, cb: (e: Error | null) => void): void;
@@ -123,6 +124,7 @@ export function createSequelize(s: DbSettings): Sequelize {
     const release = cm.releaseConnection.bind(cm);
     const configured = new WeakSet<object>();
     const tableInfo = new Map<string, unknown>();
+    const live = new Set<object>();
     let writer: SqliteConn | null = null;
     const dropWriter = () => {
       const w = writer;
@@ -131,14 +133,16 @@ export function createSequelize(s: DbSettings): Sequelize {
       w?.close(() => undefined);
     };
     cm.getConnection = async (o?: { uuid?: string }) => {
-      const inTransaction = !!o?.uuid && o.uuid !== 'default';
+      const inTransaction = !!o?.uuid && o.uuid !== 'default' && o.uuid !== SQLITE_PLAIN_READS;
       const c = inTransaction ? (writer ??= await open({ ...o, uuid: WRITER })) : await open(o);
       if (!configured.has(c)) {
         configured.add(c);
-        cacheTableInfo(c, tableInfo);
+        live.add(c);
+        cacheTableInfo(c, tableInfo, live);
         // Prepared statements (sql.ts) must be finalised before SQLite lets a connection close.
         const close = c.close.bind(c);
         c.close = (cb?: () => void) => {
+          live.delete(c);
           forgetStatements(c);
           close(cb);
         };

@@ -4,8 +4,8 @@
  * statement before the database sees it (a stack trace, replacement escaping, result parsing, model
  * instances), and a model read more; a page that needs eight statements pays that eight times.
  *
- * - SQLite: statements run on the connection Sequelize uses for plain reads, or inside a transaction on that
- *   transaction's connection (the shared writer, see db.ts); each connection keeps its prepared statements
+ * - SQLite: statements run on a read connection of their own (SQLITE_PLAIN_READS), or inside a transaction on
+ *   that transaction's connection (the shared writer, see db.ts); each connection keeps its prepared statements
  *   (parsed and planned once), finalised before the connection closes and whenever any DDL runs.
  * - MySQL/MariaDB: a connection from Sequelize's pool (or the transaction's), each text a server-side prepared
  *   statement of that connection (mysql2's `execute`, at most MYSQL_PREPARED_PER_CONNECTION kept per connection,
@@ -244,9 +244,18 @@ export function allPrepared(c: object, text: string, cb: (this: unknown, e: Erro
 
 const sqliteValue = (v: unknown) => (v instanceof Date ? sqliteDate(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
+/**
+ * The SQLite connection (Sequelize's connection key) for plain reads outside a transaction: one of their own, not
+ * the 'default' one Sequelize's model reads use. node-sqlite3 runs a prepared statement as soon as it is asked,
+ * but holds each of Sequelize's queries (sent in its `serialize` mode) until no statement of the connection is in
+ * flight; on a shared connection a steady stream of hot-path reads (a page under load, a deadline surge) held
+ * every model read back for as long as the stream lasted (a sign-in waited 6 s, until the load stopped).
+ */
+export const SQLITE_PLAIN_READS = 'plain-reads';
+
 function sqliteSql(sequelize: Sequelize): Sql {
   const cm = sequelize.connectionManager as unknown as { getConnection(o: object): Promise<SqliteConnection> };
-  const connectionFor = (t?: Transaction | null) => (t ? Promise.resolve((t as unknown as { connection: SqliteConnection }).connection) : cm.getConnection({}));
+  const connectionFor = (t?: Transaction | null) => (t ? Promise.resolve((t as unknown as { connection: SqliteConnection }).connection) : cm.getConnection({ uuid: SQLITE_PLAIN_READS }));
   return {
     dialect: 'sqlite',
     jsonAgg: (expr) => `json_group_array(${expr})`,

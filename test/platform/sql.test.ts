@@ -146,6 +146,29 @@ describe('platform: plain SQL on the hot paths', function () {
     }
   });
 
+  it('a model read is answered while plain reads keep the database busy (a sign-in during a deadline surge)', async () => {
+    const sql = sqlOf(sequelize);
+    await Item.create({ code: 'busy' });
+    // Four requests' worth of hot-path reads, back to back, until the model read is answered or LIMIT have run.
+    const LIMIT = 20_000;
+    let plain = 0;
+    let answered = false;
+    const stream = Array.from({ length: 4 }, async () => {
+      while (!answered && plain < LIMIT) {
+        await sql.all('SELECT id, code FROM sql_items WHERE code = ?', ['busy']);
+        plain++;
+      }
+    });
+    while (plain < 100) await new Promise((r) => setImmediate(r));
+    const found = await Item.findOne({ where: { code: 'busy' } });
+    answered = true;
+    const plainWhenAnswered = plain;
+    await Promise.all(stream);
+    expect(found?.code).to.equal('busy');
+    // Answered in the midst of the stream, not only once it ran dry.
+    expect(plainWhenAnswered).to.be.below(LIMIT / 2);
+  });
+
   it('toDate reads SQLite text, MySQL JSON text (UTC) and Date alike', () => {
     const iso = '2026-11-24T01:02:03.004Z';
     expect(toDate('2026-11-24 01:02:03.004 +00:00')!.toISOString()).to.equal(iso);
