@@ -58,17 +58,22 @@ export function checkCreditCode(raw: string): { code: string; problem: CreditCod
   return { code, problem: creditCodeCheckChar(code.slice(0, 17)) === code[17] ? null : 'checkDigit' };
 }
 
+/** Seeds of syntheticCreditCode: below 31^9, the number of its nine free characters' values. */
+export const SYNTHETIC_CREDIT_SEEDS = 31 ** 9;
+
 /**
- * A valid-looking code derived from a seed: used only for the demo dataset, whose institutions are real
- * but whose codes are synthetic (registration authority 1 = institutions, 2 = public institutions).
+ * A valid-looking code derived from a seed: used only for the demo dataset and the benches, whose institutions
+ * are real or made up but whose codes are synthetic (registration authority 1 = institutions, 2 = public
+ * institutions). Distinct seeds give distinct codes (the column is UNIQUE, and the benches draw seeds at
+ * random): the seed is scrambled by an affine map modulo 31^9, a bijection since the multiplier is prime to 31,
+ * and written in nine characters of the code's alphabet. In BigInt: the products pass 2^53.
  */
 export function syntheticCreditCode(seed: number, kind: '1' | '9' = '1'): string {
-  let x = (seed * 2654435761) >>> 0;
-  let body = kind + '2' + '310000'; // authority, category, administrative division
-  while (body.length < 17) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    body += CREDIT_CODE_ALPHABET[x % 31];
-  }
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= SYNTHETIC_CREDIT_SEEDS) throw new RangeError(`syntheticCreditCode: seed ${seed} outside [0, 31^9)`);
+  let x = (BigInt(seed) * 2654435761n + 12345n) % BigInt(SYNTHETIC_CREDIT_SEEDS);
+  let free = '';
+  for (let i = 0; i < 9; i++, x /= 31n) free = CREDIT_CODE_ALPHABET[Number(x % 31n)] + free;
+  const body = kind + '2' + '310000' + free; // authority, category, administrative division, then the nine
   return body + creditCodeCheckChar(body);
 }
 
