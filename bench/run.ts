@@ -16,6 +16,14 @@ import { table, targetText, writeResults, type Entry } from './lib/results.js';
 const RESULTS = path.join(ROOT, 'bench', 'results.json');
 const HARD_LIMIT_MS = 15 * 60_000;
 
+/** An error as a reader of results.json needs it: Sequelize's "Validation error" says nothing without the database's own message. */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const x = e as Error & { parent?: { sqlMessage?: string; message?: string }; fields?: unknown };
+  const detail = x.parent?.sqlMessage ?? x.parent?.message;
+  return [e.message, detail && detail !== e.message ? detail : null, x.fields ? `fields ${JSON.stringify(x.fields)}` : null].filter(Boolean).join(': ');
+}
+
 function option(name: string, fallback: number): number {
   const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const n = raw === undefined ? fallback : Number(raw);
@@ -69,7 +77,7 @@ async function main(): Promise<number> {
     try {
       entry = finish(m, await m.run(ctx));
     } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
+      const error = describeError(e);
       log(`${m.name} failed: ${error}`);
       failed.push(m.name);
       entry = { value: null, unit: m.unit, ...(m.target ? { target: targetText(m.target), met: false } : {}), error };
