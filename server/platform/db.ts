@@ -186,7 +186,10 @@ export function createSequelize(s: DbSettings): Sequelize {
     // maxPreparedStatements: platform/sql.ts prepares each text once per connection; the least recently used beyond
     // this many are closed, so that processes × pool connections × texts stays far below the server's
     // max_prepared_stmt_count (16,382 by default) however many filter combinations the lists see.
-    dialectOptions: { charset: 'utf8mb4', dateStrings: false, typeCast: true, supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000, maxPreparedStatements: MYSQL_PREPARED_PER_CONNECTION },
+    // timezone 'Z' for the driver (the session's time zone stays Sequelize's '+00:00', the same instant): mysql2
+    // reads a DATETIME in 'Z' as Date.UTC of its fields, but in any other zone it writes the fields out as text
+    // and parses that with the zone appended, which was 4 % of the main thread on the screening list.
+    dialectOptions: { charset: 'utf8mb4', dateStrings: false, typeCast: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000, maxPreparedStatements: MYSQL_PREPARED_PER_CONNECTION },
     define: { ...common.define, charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
     pool: { max: s.poolMax ?? 10, min: 0, acquire: 10_000, idle: 10_000, evict: 5_000 },
   });
