@@ -123,8 +123,8 @@ export function createSequelize(s: DbSettings): Sequelize {
     const cm = sequelize.connectionManager as unknown as Cm;
     const open = cm.getConnection.bind(cm);
     const release = cm.releaseConnection.bind(cm);
-    const configured = new WeakSet<object>();
     const tableInfo = new Map<string, unknown>();
+    // The connections handed out and not yet closed (a closed one is never handed out again).
     const live = new Set<object>();
     let writer: SqliteConn | null = null;
     const dropWriter = () => {
@@ -136,8 +136,7 @@ export function createSequelize(s: DbSettings): Sequelize {
     cm.getConnection = async (o?: { uuid?: string }) => {
       const inTransaction = !!o?.uuid && o.uuid !== 'default' && o.uuid !== SQLITE_PLAIN_READS;
       const c = inTransaction ? (writer ??= await open({ ...o, uuid: WRITER })) : await open(o);
-      if (!configured.has(c)) {
-        configured.add(c);
+      if (!live.has(c)) {
         live.add(c);
         cacheTableInfo(c, tableInfo, live);
         // Prepared statements (sql.ts) must be finalised before SQLite lets a connection close.
