@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- NAME…] [--seconds=N] [--connections=N] [--profile] [--no-build] [--list]`
+ * `npm run bench [-- NAME…] [--seconds=N] [--connections=N] [--profile] [--no-build] [--reuse-db] [--list]`
  *
- * Builds the app, starts dist/server/main.js on a fresh seeded SQLite (or DATABASE_URL), measures the named
+ * Builds the app, starts dist/server/main.js on a fresh seeded database (a SQLite file, or with DATABASE_URL a
+ * MySQL/MariaDB database created beside the given one and dropped afterwards; --reuse-db runs on the given
+ * database itself, with whatever earlier runs left there), measures the named
  * measurements (all by default) with autocannon against 127.0.0.1, merges them into bench/results.json and
  * prints a table. --profile runs the app with --cpu-prof and prints where its time went.
  */
@@ -93,7 +95,7 @@ async function main(): Promise<number> {
       log('npm run build');
       build();
     }
-    const db = benchDatabase();
+    const db = await benchDatabase({ reuse: args.includes('--reuse-db') });
     dbDialect = db.dialect;
     ctx.databaseUrl = db.url;
     const logLevel = 'warn';
@@ -106,6 +108,7 @@ async function main(): Promise<number> {
       for (const m of withApp) await record(m);
     } finally {
       await app.stop();
+      await db.drop();
     }
   }
   // Measurements without the app run after it has stopped, so they have the machine to themselves.

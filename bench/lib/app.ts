@@ -1,13 +1,14 @@
 /**
  * The app under test: compiled with `npm run build`, started as a child process running dist/server/main.js
- * (what `npm start` runs) on 127.0.0.1 and a random port, against a fresh seeded SQLite file under var/bench/
- * or the database in DATABASE_URL (migrated and seeded by the app itself on start).
+ * (what `npm start` runs) on 127.0.0.1 and a random port, against a fresh database (see benchDatabase),
+ * migrated and seeded by the app itself on start.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scratchDatabase } from '../../test/platform/scratch-db.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BENCH_VAR = path.join(ROOT, 'var', 'bench');
@@ -22,17 +23,30 @@ export interface BenchDatabase {
   dialect: 'sqlite' | 'mysql';
   /** What to print: the URL without credentials. */
   label: string;
+  /** Remove the database after the run (a MySQL database the bench created); nothing otherwise. */
+  drop(): Promise<void>;
 }
 
-/** DATABASE_URL as given (the app migrates and seeds it), else a fresh SQLite file under var/bench/. */
-export function benchDatabase(): BenchDatabase {
+/**
+ * The database of a run, always a fresh one, so that runs compare: a fresh SQLite file under var/bench/ (kept
+ * after the run for inspection), or — when DATABASE_URL points at MySQL/MariaDB — a database of its own created
+ * beside the given one with the same credentials (`<database>_bench_<time>`) and dropped after the run. The app
+ * migrates and seeds it on start. A run on the given database itself (`reuse`) measures whatever earlier runs
+ * left there: each run adds thousands of proposals, and the screening list reads more of them.
+ */
+export async function benchDatabase(o: { reuse: boolean }): Promise<BenchDatabase> {
   const given = process.env.DATABASE_URL;
-  if (given && !given.startsWith('sqlite:')) return { url: given, dialect: 'mysql', label: given.replace(/\/\/[^@]*@/, '//***@') };
+  if (given && !given.startsWith('sqlite:')) {
+    const label = (url: string) => url.replace(/\/\/[^@]*@/, '//***@');
+    if (o.reuse) return { url: given, dialect: 'mysql', label: `${label(given)} (reused as it is)`, drop: async () => {} };
+    const db = await scratchDatabase(`bench_${Date.now()}`);
+    return { url: db.url, dialect: 'mysql', label: `${label(db.url)} (fresh, dropped afterwards)`, drop: db.drop };
+  }
   mkdirSync(BENCH_VAR, { recursive: true });
   const file = path.join(BENCH_VAR, 'bench.sqlite');
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true });
   const url = `sqlite:${path.relative(ROOT, file)}`;
-  return { url, dialect: 'sqlite', label: url };
+  return { url, dialect: 'sqlite', label: url, drop: async () => {} };
 }
 
 async function freePort(): Promise<number> {
