@@ -21,7 +21,7 @@ export async function boot(config: Config, o: { migrate?: boolean; seed?: boolea
   initModels(sequelize);
   setHashConcurrency(config.hashConcurrency);
   if (o.migrate ?? true) await migrateUp(sequelize);
-  const seeded = (o.seed ?? config.seedDemo) ? await seedDemo(sequelize) : null;
+  const seeded = (o.seed ?? config.seedDemo) ? await seedDemo(sequelize, config) : null;
   const worker = new OutboxWorker({ sequelize, logger, smtpUrl: config.smtpUrl, from: config.mailFrom, intervalMs: config.outboxIntervalMs });
   const state: AppState = { ready: true };
   const { app, sessionStore } = createApp({ config, sequelize, logger, kickOutbox: () => void worker.kick().catch((e) => logger.error({ err: e }, 'outbox')) }, state);

@@ -20,7 +20,7 @@ async function runPrimary(workers: number) {
   initModels(sequelize);
   try {
     await migrateUp(sequelize);
-    if (config.seedDemo) await seedDemo(sequelize);
+    if (config.seedDemo) await seedDemo(sequelize, config);
   } finally {
     await sequelize.close();
     releaseModels(sequelize);

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync } from 'node:fs';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { fileTypeFromFile } from 'file-type';
@@ -126,6 +126,16 @@ export async function keepUpload(area: UploadArea, tmpFile: string): Promise<Sto
   await rename(resolved, path.join(area.root, storedName));
   await fsyncPath(area.root).catch(() => undefined); // the directory entry (not supported everywhere)
   return { storedName, sha256, sizeBytes: st.size };
+}
+
+/**
+ * Store bytes the platform made itself (the demo's files) under a new opaque name, as an upload would be stored.
+ * Not fsynced: such bytes can be made again, and a file left without a row is swept.
+ */
+export async function storeBytes(area: UploadArea, bytes: Buffer): Promise<StoredFile> {
+  const storedName = randomBytes(24).toString('hex');
+  await writeFile(path.join(area.root, storedName), bytes, { flag: 'wx', mode: 0o600 });
+  return { storedName, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length };
 }
 
 /** Absolute path of a stored file; refuses anything that is not one of our opaque names. */

@@ -1,17 +1,24 @@
 /**
  * The proposal-row generator shared by the demo calls: from in-memory drafts (title, PI, consortium with
- * requests and self-funding, duration, status), the proposal, partner, budget-line and submission rows with ids
- * assigned here, the submission snapshot computed from the same rows the database will hold, and one bulk insert.
+ * requests and self-funding, duration, status), the proposal, partner, budget-line, attachment and submission rows
+ * with ids assigned here, the submission snapshot computed from the same rows the database will hold, and one bulk
+ * insert. Every submitted proposal carries a file for each attachment kind its call requires (a small generated
+ * PDF, stored in the upload area as an upload would be), so that it passes the checklist it was submitted under
+ * and an officer can open its files.
  * Pure of any one call's choices: demo-proposals.ts (the published call) and demo-review.ts (the call in review)
  * decide the drafts.
  */
+import { createHash } from 'node:crypto';
 import type { CreationAttributes, Transaction } from 'sequelize';
+import type { AttachmentKind } from '../calls/rules.js';
 import type { InstitutionType } from '../people/rules.js';
 import { snapshotOf, type PartnerRow } from '../proposals/bundle.js';
-import { BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../proposals/models.js';
+import { Attachment, BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../proposals/models.js';
+import { storeBytes, type UploadArea } from '../platform/storage.js';
 import { refreshProposalFacts } from '../proposals/facts.js';
 import { receiptNumber, type ProposalStatus } from '../proposals/rules.js';
 import { DEMO_TOPICS, INELIGIBLE_REASONS } from './demo-data.js';
+import { demoPdf } from './demo-pdf.js';
 
 export const WAN = 1_000_000; // 1 万元 in fen
 export const HOUR = 3600_000;
@@ -77,8 +84,11 @@ export interface RowContext {
   nowMs: number;
   rand: () => number;
   between: (lo: number, hi: number) => number;
-  /** The first partner-row id to use. */
+  /** The first partner-row and attachment ids to use. */
   nextPartner: number;
+  nextAttachment: number;
+  /** The call's attachment kinds: a submitted proposal gets a file for each required one. */
+  attachmentKinds: AttachmentKind[];
   officerOf: (province: string) => number | null;
   /** The research office that endorses proposals led by `endorserInstitutionId`. */
   office: number | null;
@@ -90,6 +100,8 @@ export interface ProposalRows {
   partnerRows: Array<CreationAttributes<ProposalPartner>>;
   lineRows: Array<{ proposalId: number; partnerId: number; year: number; category: string; amountFen: number }>;
   submissions: Array<CreationAttributes<ProposalSubmission>>;
+  /** Attachment rows without their stored name (given when the file is stored), each with its file's bytes. */
+  attachments: Array<{ row: Omit<CreationAttributes<Attachment>, 'storedName'>; bytes: Buffer }>;
 }
 
 const LEAD_CATEGORIES = ['equipment', 'materials', 'testing', 'labour', 'indirect'];
@@ -99,7 +111,9 @@ const PARTNER_CATEGORIES = ['materials', 'travel', 'labour', 'indirect'];
 export function buildProposalRows(drafts: Draft[], c: RowContext): ProposalRows {
   const { nowMs, between, rand } = c;
   let nextPartner = c.nextPartner;
-  const out: ProposalRows = { proposals: [], partnerRows: [], lineRows: [], submissions: [] };
+  let nextAttachment = c.nextAttachment;
+  const requiredKinds = c.attachmentKinds.filter((k) => k.required);
+  const out: ProposalRows = { proposals: [], partnerRows: [], lineRows: [], submissions: [], attachments: [] };
   const failedRule = (d: Draft) => (d.flaw === 'none' ? 'other' : d.flaw);
   for (const d of drafts) {
     const submitted = d.status !== 'draft';
@@ -159,7 +173,13 @@ export function buildProposalRows(drafts: Draft[], c: RowContext): ProposalRows 
     out.partnerRows.push(...rows.map((r, i) => ({ id: r.id, proposalId: d.id, institutionId: r.institutionId, provinceCode: r.provinceCode, isLead: r.isLead, role: r.role, contactUserId: r.contactUserId, selfFundedFen: r.selfFundedFen, confirmedAt: r.confirmedAt, confirmedBy: null, sortOrder: i })));
     out.lineRows.push(...lines);
     if (submitted) {
-      const bundle: Parameters<typeof snapshotOf>[0] = { proposal: proposal as unknown as Proposal, partners: rows.map((r) => ({ ...r, creditCode: null })), lines: lines.map((l, i) => ({ id: i + 1, ...l })), attachments: [], exclusions: [] };
+      const files = requiredKinds.map((k) => {
+        const bytes = demoPdf([`${k.nameEn} (demo file)`, `Proposal ${d.id}, receipt number ${receiptNo}`, 'YRD Joint Research Platform demo dataset: a stand-in for the file a PI uploads.']);
+        const row = { id: nextAttachment++, proposalId: d.id, kind: k.code, originalName: `${k.nameZh}.pdf`, sizeBytes: bytes.length, mime: 'application/pdf', sha256: createHash('sha256').update(bytes).digest('hex'), uploadedBy: d.piUserId, createdAt: seconds(submittedAt.getTime() - DAY) };
+        out.attachments.push({ row, bytes });
+        return row;
+      });
+      const bundle: Parameters<typeof snapshotOf>[0] = { proposal: proposal as unknown as Proposal, partners: rows.map((r) => ({ ...r, creditCode: null })), lines: lines.map((l, i) => ({ id: i + 1, ...l })), attachments: files, exclusions: [] };
       const snap = snapshotOf(bundle);
       out.submissions.push({ proposalId: d.id, idempotencyKey: `demo-${d.id}`, receiptNo: receiptNo!, snapshot: snap.json, snapshotSha256: snap.sha256, submittedBy: d.piUserId, createdAt: submittedAt });
     }
@@ -169,8 +189,8 @@ export function buildProposalRows(drafts: Draft[], c: RowContext): ProposalRows 
   return out;
 }
 
-/** Inserts the rows in chunks (parents first). */
-export async function insertProposalRows(t: Transaction, r: ProposalRows): Promise<void> {
+/** Inserts the rows in chunks (parents first), storing the attachment files in `area` first. */
+export async function insertProposalRows(t: Transaction, r: ProposalRows, area: UploadArea): Promise<void> {
   const chunked = async <T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>, size = 500) => {
     for (let i = 0; i < rows.length; i += size) await insert(rows.slice(i, i + size));
   };
@@ -179,5 +199,8 @@ export async function insertProposalRows(t: Transaction, r: ProposalRows): Promi
   await chunked(r.lineRows, (c) => BudgetLine.bulkCreate(c, { transaction: t }), 1000);
   // The screening list reads each proposal's facts (totals, provinces, lead) from its own row.
   await chunked(r.proposals.map((p) => p.id!), (ids) => refreshProposalFacts(Proposal.sequelize!, ids, t));
+  const attachments = [];
+  for (const a of r.attachments) attachments.push({ ...a.row, storedName: (await storeBytes(area, a.bytes)).storedName });
+  await chunked(attachments, (c) => Attachment.bulkCreate(c, { transaction: t }));
   await chunked(r.submissions, (c) => ProposalSubmission.bulkCreate(c, { transaction: t }), 100);
 }

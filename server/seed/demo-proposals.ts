@@ -12,7 +12,9 @@ import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, typ
 import { Institution, User, UserRole } from '../people/models.js';
 import { audit, SYSTEM } from '../platform/audit.js';
 import { SHANGHAI_OFFSET_MS } from '../platform/time.js';
-import { Proposal, ProposalPartner } from '../proposals/models.js';
+import { Attachment, Proposal, ProposalPartner } from '../proposals/models.js';
+import type { UploadArea } from '../platform/storage.js';
+import { readAttachmentKinds } from '../calls/schema.js';
 import { checkEligibility, type ProposalStatus } from '../proposals/rules.js';
 import { DEMO_CALL, DEMO_CRITERIA, DEMO_PLEDGES_WAN, DEMO_PROGRAMME, DEMO_TOPICS, GIVEN, prng, readNsfcProjects, SURNAMES } from './demo-data.js';
 import { buildProposalRows, consortiumPicker, DAY, insertProposalRows, partnerBudgets, seconds, WAN, type Draft, type Flaw, type Inst } from './demo-proposal-rows.js';
@@ -34,7 +36,7 @@ export const DEMO_RULES: EligibilityRules = {
 
 
 /** Seed the demo call and proposals; returns how many proposals were made (0 when already there). */
-export async function seedDemoProposals(t: Transaction, o: { passwordHash: string; now?: Date }): Promise<number> {
+export async function seedDemoProposals(t: Transaction, o: { passwordHash: string; now?: Date; uploads: UploadArea }): Promise<number> {
   if ((await Programme.count({ where: { nameZh: DEMO_PROGRAMME.nameZh }, transaction: t })) > 0) return 0;
   const rand = prng(20_261_124);
   const pickOf = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -130,8 +132,8 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
     await UserRole.bulkCreate(newUsers.map((u) => ({ userId: u.id, role: 'applicant' as const, provinceCode: null, institutionId: null, scopeKey: '', grantedBy: null })), { transaction: t });
   }
   const office = demoUsers.get('office@demo.yrd') ?? null;
-  const rows = buildProposalRows(drafts, { callId: call.id, topicIds, nowMs, rand, between, nextPartner, officerOf, office, endorserInstitutionId: fudan.id });
-  await insertProposalRows(t, rows);
+  const rows = buildProposalRows(drafts, { callId: call.id, topicIds, nowMs, rand, between, nextPartner, nextAttachment: Number((await Attachment.max('id', { transaction: t })) ?? 0) + 1, attachmentKinds: readAttachmentKinds(call.attachmentKindsJson), officerOf, office, endorserInstitutionId: fudan.id });
+  await insertProposalRows(t, rows, o.uploads);
   await audit(t, SYSTEM, { action: 'seed.demo_proposals', entityType: 'call', entityId: call.id, after: { proposals: rows.proposals.length, partners: rows.partnerRows.length, budgetLines: rows.lineRows.length, applicants: newUsers.length } });
   return rows.proposals.length;
 }

@@ -13,7 +13,9 @@ import { Op, type Sequelize, type Transaction } from 'sequelize';
 import { Call, CallCriterion, Programme } from '../calls/models.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { audit, SYSTEM } from '../platform/audit.js';
-import { Proposal, ProposalPartner } from '../proposals/models.js';
+import { Attachment, Proposal, ProposalPartner } from '../proposals/models.js';
+import type { UploadArea } from '../platform/storage.js';
+import { readAttachmentKinds } from '../calls/schema.js';
 import { checkEligibility } from '../proposals/rules.js';
 import { assignReviewers, proposeReplacement, type PairRef } from '../review/assignment.js';
 import { callFacts, loadInstance } from '../review/assignment-service.js';
@@ -33,7 +35,7 @@ const DEMO_EXPERT = 'expert@demo.yrd';
 type Rand = () => number;
 
 /** Seed the call in review; returns how many proposals it holds (0 when already there or nothing to build on). */
-export async function seedDemoReview(sequelize: Sequelize, t: Transaction, o: { passwordHash: string; now?: Date }): Promise<number> {
+export async function seedDemoReview(sequelize: Sequelize, t: Transaction, o: { passwordHash: string; now?: Date; uploads: UploadArea }): Promise<number> {
   if ((await Call.count({ where: { titleZh: REVIEW_CALL.titleZh }, transaction: t })) > 0) return 0;
   const programme = await Programme.findOne({ where: { nameZh: DEMO_PROGRAMME.nameZh }, transaction: t });
   if (!programme) return 0;
@@ -101,8 +103,8 @@ export async function seedDemoReview(sequelize: Sequelize, t: Transaction, o: { 
   }
   await User.bulkCreate(newUsers.map((u) => ({ ...u, passwordHash: o.passwordHash, lang: 'zh-CN', emailVerifiedAt: seconds(deadlineMs - 30 * DAY), disabledAt: null })), { transaction: t });
   await UserRole.bulkCreate(newUsers.map((u) => ({ userId: u.id, role: 'applicant' as const, provinceCode: null, institutionId: null, scopeKey: '', grantedBy: null })), { transaction: t });
-  const rows = buildProposalRows(drafts, { callId: call.id, topicIds, nowMs: deadlineMs, rand, between, nextPartner, officerOf, office: demoUsers.get('office@demo.yrd') ?? null, endorserInstitutionId: fudan.id });
-  await insertProposalRows(t, rows);
+  const rows = buildProposalRows(drafts, { callId: call.id, topicIds, nowMs: deadlineMs, rand, between, nextPartner, nextAttachment: Number((await Attachment.max('id', { transaction: t })) ?? 0) + 1, attachmentKinds: readAttachmentKinds(call.attachmentKindsJson), officerOf, office: demoUsers.get('office@demo.yrd') ?? null, endorserInstitutionId: fudan.id });
+  await insertProposalRows(t, rows, o.uploads);
 
   // ---- assignment by the solver, on the instance the officers' page would load ------------------------------------
   const facts = (await callFacts(call.id, t))!;

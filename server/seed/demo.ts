@@ -10,6 +10,7 @@ import { ROOT } from '../config.js';
 import { audit, SYSTEM } from '../platform/audit.js';
 import { withTransaction } from '../platform/db.js';
 import { hashPassword } from '../platform/passwords.js';
+import { uploadArea } from '../platform/storage.js';
 import { Institution, Province, User, UserRole } from '../people/models.js';
 import { roleScopeKey, syntheticCreditCode, type InstitutionType, type RoleGrant } from '../people/rules.js';
 import { seedDemoProposals } from './demo-proposals.js';
@@ -61,11 +62,12 @@ const USERS: DemoUser[] = [
 
 export const DEMO_LOGINS = { password: 'yrd-demo-2026', users: USERS.map((u) => ({ email: u.email, role: u.role })) };
 
-/** Seed once; returns false when the database already holds data. */
-export async function seedDemo(sequelize: Sequelize): Promise<boolean> {
+/** Seed once, the demo's attachment files going to `uploadDir`; returns false when the database already holds data. */
+export async function seedDemo(sequelize: Sequelize, o: { uploadDir: string }): Promise<boolean> {
   if ((await Province.count()) > 0) return false;
   const passwordHash = await hashPassword(DEMO_LOGINS.password);
   const rows = readInstitutionsCsv();
+  const uploads = uploadArea(o.uploadDir);
   await withTransaction(sequelize, async (t) => {
     await Province.bulkCreate(PROVINCES, { transaction: t });
     await Institution.bulkCreate(
@@ -82,9 +84,9 @@ export async function seedDemo(sequelize: Sequelize): Promise<boolean> {
       }
     }
     await audit(t, SYSTEM, { action: 'seed.demo', entityType: 'platform', after: { provinces: PROVINCES.length, institutions: rows.length, users: USERS.length } });
-    await seedDemoProposals(t, { passwordHash });
+    await seedDemoProposals(t, { passwordHash, uploads });
     await seedDemoExperts(t, { passwordHash });
-    await seedDemoReview(sequelize, t, { passwordHash });
+    await seedDemoReview(sequelize, t, { passwordHash, uploads });
   });
   return true;
 }

@@ -7,7 +7,7 @@ import { ExpertDiscipline, ExpertProfile } from '../../server/review/models.js';
 import { IntegritySanction } from '../../server/integrity/models.js';
 import { activeSanctionsFor } from '../../server/integrity/checks.js';
 import { seedDemo } from '../../server/seed/demo.js';
-import { platform, resetDb } from '../support/platform.js';
+import { platform, resetDb, testConfig } from '../support/platform.js';
 import { makeInstitution, makeUser } from '../support/factories.js';
 import { postForm, signedInAgent } from '../support/agent.js';
 
@@ -114,7 +114,7 @@ describe('demo expert pool', function () {
     await resetDb();
     await Province.destroy({ where: {} });
     const { sequelize } = await platform();
-    expect(await seedDemo(sequelize)).to.equal(true);
+    expect(await seedDemo(sequelize, testConfig())).to.equal(true);
   });
   after(resetDb);
 

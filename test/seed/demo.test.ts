@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
 import { QueryTypes } from 'sequelize';
 import { Call, Programme } from '../../server/calls/models.js';
 import { Province, User } from '../../server/people/models.js';
 import { loadBundle, snapshotOf } from '../../server/proposals/bundle.js';
-import { BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../../server/proposals/models.js';
+import { Attachment, BudgetLine, Proposal, ProposalPartner, ProposalSubmission } from '../../server/proposals/models.js';
+import { readAttachmentKinds } from '../../server/calls/schema.js';
+import { sniff, uploadArea } from '../../server/platform/storage.js';
 import { DEFAULT_FILTERS, screeningRows } from '../../server/proposals/screening-query.js';
 import { callScopes, screeningReport } from '../../server/proposals/screening-service.js';
 import { seedDemoProposals } from '../../server/seed/demo-proposals.js';
@@ -12,8 +17,8 @@ import { seedDemoReview } from '../../server/seed/demo-review.js';
 import { Review } from '../../server/review/review-models.js';
 import { describeReviewCall } from './demo-review.js';
 import { withTransaction } from '../../server/platform/db.js';
-import { platform, resetDb } from '../support/platform.js';
-import { signedInAgent } from '../support/agent.js';
+import { platform, resetDb, testConfig } from '../support/platform.js';
+import { download, signedInAgent } from '../support/agent.js';
 
 describe('demo dataset: the call and its joint proposals', function () {
   this.timeout(120_000);
@@ -24,7 +29,7 @@ describe('demo dataset: the call and its joint proposals', function () {
     await Province.destroy({ where: {} }); // a fresh database: seedDemo runs only when no province exists
     const { sequelize } = await platform();
     const started = Date.now();
-    expect(await seedDemo(sequelize)).to.equal(true);
+    expect(await seedDemo(sequelize, testConfig())).to.equal(true);
     seedMs = Date.now() - started;
   });
 
@@ -82,6 +87,40 @@ describe('demo dataset: the call and its joint proposals', function () {
     }
   });
 
+  it("gives every submitted proposal a file for each attachment kind its call requires: a PDF in the upload area with the row's sha256, which an officer of its province can download", async () => {
+    const uploadDir = testConfig().uploadDir;
+    const calls = new Map((await Call.findAll()).map((c) => [c.id, readAttachmentKinds(c.attachmentKindsJson).filter((k) => k.required).map((k) => k.code).sort()]));
+    const submitted = await Proposal.findAll({ where: { status: ['submitted', 'endorsed', 'eligible', 'ineligible'] }, attributes: ['id', 'callId', 'leadInstitutionId'], raw: true });
+    const files = await Attachment.findAll({ raw: true });
+    const kindsOf = new Map<number, string[]>();
+    for (const f of files) kindsOf.set(f.proposalId, [...(kindsOf.get(f.proposalId) ?? []), f.kind]);
+    for (const p of submitted) expect((kindsOf.get(p.id) ?? []).sort(), `attachments of ${p.id}`).to.deep.equal(calls.get(p.callId));
+    expect(files.length).to.equal([...kindsOf.values()].reduce((n, k) => n + k.length, 0));
+    const drafts = new Set((await Proposal.findAll({ where: { status: 'draft' }, attributes: ['id'], raw: true })).map((p) => p.id));
+    expect(files.some((f) => drafts.has(f.proposalId))).to.equal(false);
+    for (const f of files.filter((_, i) => i % 20 === 0)) {
+      const file = path.join(uploadDir, f.storedName);
+      expect(f.storedName).to.match(/^[a-f0-9]{48}$/);
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex'), f.storedName).to.equal(f.sha256);
+      expect(readFileSync(file).length).to.equal(f.sizeBytes);
+      expect((await sniff(file))?.ext, f.storedName).to.equal('pdf');
+    }
+    // officer.sh opens a file of an endorsed proposal led from Shanghai; an Anhui officer cannot when no partner is from Anhui.
+    const { sequelize } = await platform();
+    const [row] = await sequelize.query<{ id: number; proposal_id: number }>(
+      `SELECT a.id, a.proposal_id FROM attachments a JOIN proposals p ON p.id = a.proposal_id JOIN institutions i ON i.id = p.lead_institution_id
+       WHERE p.status = 'endorsed' AND i.province_code = 'SH' AND NOT EXISTS (SELECT 1 FROM proposal_partners pp WHERE pp.proposal_id = p.id AND pp.province_code = 'AH') ORDER BY a.id LIMIT 1`,
+      { type: QueryTypes.SELECT },
+    );
+    expect(row, 'an endorsed Shanghai-led proposal with no Anhui partner').to.not.equal(undefined);
+    const att = files.find((f) => f.id === Number(row!.id))!;
+    const got = await download(await signedInAgent('officer.sh@demo.yrd', 'yrd-demo-2026'), `/proposals/${row!.proposal_id}/attachments/${row!.id}`);
+    expect(got.status).to.equal(200);
+    expect(createHash('sha256').update(got.body).digest('hex')).to.equal(att.sha256);
+    expect((await download(await signedInAgent('officer.ah@demo.yrd', 'yrd-demo-2026'), `/proposals/${row!.proposal_id}/attachments/${row!.id}`)).status).to.equal(403);
+    expect(existsSync(path.join(uploadDir, att.storedName))).to.equal(true);
+  });
+
   it('gives the demo PI one draft and one submitted proposal, and the Fudan research office some to endorse', async () => {
     const pi = (await User.findOne({ where: { email: 'pi@demo.yrd' } }))!;
     const mine = (await Proposal.findAll({ where: { piUserId: pi.id }, attributes: ['status'], raw: true })).map((p) => p.status).sort();
@@ -118,14 +157,35 @@ describe('demo dataset: the call and its joint proposals', function () {
     expect([...failedRules]).to.include.members(['maxTotalRequest', 'duration', 'maxPerPartner', 'piLimit']);
   });
 
+  it('lets the demo PI withdraw the submitted proposal and submit it again: it still meets every rule of the checklist', async () => {
+    const pi = (await User.findOne({ where: { email: 'pi@demo.yrd' } }))!;
+    const proposal = (await Proposal.findOne({ where: { piUserId: pi.id, status: 'submitted' } }))!;
+    const agent = await signedInAgent('pi@demo.yrd', 'yrd-demo-2026');
+    const form = async () => {
+      const page = await agent.get(`/proposals/${proposal.id}/edit/submit`);
+      expect(page.status).to.equal(200);
+      return { csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!, key: /name="idempotencyKey" value="([^"]+)"/.exec(page.text)?.[1], text: page.text };
+    };
+    const first = await form();
+    expect((await agent.post(`/proposals/${proposal.id}/withdraw`).type('form').send({ _csrf: first.csrf })).status).to.equal(303);
+    expect((await Proposal.findByPk(proposal.id))!.status).to.equal('draft');
+    const again = await form();
+    expect(again.key, 'the submit form of the withdrawn proposal').to.be.a('string');
+    const res = await agent.post(`/proposals/${proposal.id}/submit`).type('form').send({ _csrf: again.csrf, idempotencyKey: again.key! });
+    expect(res.status).to.equal(303);
+    const after = (await Proposal.findByPk(proposal.id))!;
+    expect(after.status).to.equal('submitted');
+    expect(after.receiptNo).to.match(/-2$/);
+  });
+
   it('seeds quickly and only once', async () => {
     expect(seedMs, `seedDemo took ${seedMs} ms`).to.be.below(10_000);
     const { sequelize } = await platform();
     const before = await Proposal.count();
-    expect(await seedDemo(sequelize)).to.equal(false);
+    expect(await seedDemo(sequelize, testConfig())).to.equal(false);
     const reviews = await Review.count();
-    expect(await withTransaction(sequelize, (t) => seedDemoProposals(t, { passwordHash: 'x' }))).to.equal(0);
-    expect(await withTransaction(sequelize, (t) => seedDemoReview(sequelize, t, { passwordHash: 'x' }))).to.equal(0);
+    expect(await withTransaction(sequelize, (t) => seedDemoProposals(t, { passwordHash: 'x', uploads: uploadArea(testConfig().uploadDir) }))).to.equal(0);
+    expect(await withTransaction(sequelize, (t) => seedDemoReview(sequelize, t, { passwordHash: 'x', uploads: uploadArea(testConfig().uploadDir) }))).to.equal(0);
     expect(await Proposal.count()).to.equal(before);
     expect(await Review.count()).to.equal(reviews);
     expect(await Call.count({ where: { status: 'in_review' } })).to.equal(1);

@@ -29,8 +29,11 @@ export function testDatabaseUrl(): string {
   return sqliteUrl;
 }
 
+/** The run's upload directory: one per test process under var/test/, removed when the platform closes. */
+export const TEST_UPLOAD_DIR = path.join(ROOT, 'var', 'test', `uploads-${process.pid}`);
+
 export function testConfig(overrides: Record<string, string> = {}) {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: testDatabaseUrl(), BASE_URL: 'http://127.0.0.1:3000', HASH_CONCURRENCY: '2', ...overrides });
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO: 'false', DATABASE_URL: testDatabaseUrl(), BASE_URL: 'http://127.0.0.1:3000', HASH_CONCURRENCY: '2', UPLOAD_DIR: path.relative(ROOT, TEST_UPLOAD_DIR), ...overrides });
 }
 
 export function platform(): Promise<Platform> {
@@ -43,6 +46,7 @@ export async function closePlatform(): Promise<void> {
   const p = await current;
   current = null;
   await p.shutdown(null);
+  rmSync(TEST_UPLOAD_DIR, { recursive: true, force: true });
 }
 
 /** Empty every table (keeping the schema), then put the four provinces back. */
