@@ -88,6 +88,9 @@ export async function startApp(o: StartOptions): Promise<RunningApp> {
   const logFile = path.join(BENCH_VAR, 'app.log');
   mkdirSync(BENCH_VAR, { recursive: true });
   const log = createWriteStream(logFile);
+  // The demo's attachment files of this run go with its database, not into the project's uploads/.
+  const uploadDir = path.join(BENCH_VAR, 'uploads');
+  rmSync(uploadDir, { recursive: true, force: true });
   const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, 'dist/server/main.js'], {
     cwd: o.root ?? ROOT,
@@ -100,6 +103,7 @@ export async function startApp(o: StartOptions): Promise<RunningApp> {
       DATABASE_URL: o.db.url,
       LOG_LEVEL: o.logLevel,
       SEED_DEMO: 'true',
+      UPLOAD_DIR: uploadDir,
       WORKERS: '1',
       SESSION_SECRET: 'bench-session-secret-'.padEnd(48, 'b'),
       ...o.env,
