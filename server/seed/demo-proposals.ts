@@ -7,14 +7,14 @@
  * and fast (bulk inserts with ids assigned here, so nothing is read back row by row).
  */
 import { Op, type Transaction } from 'sequelize';
+import { readAttachmentKinds } from '../calls/schema.js';
 import { Call, CallCriterion, CallPledge, CallTopic, Programme } from '../calls/models.js';
 import { DEFAULT_ATTACHMENT_KINDS, DEFAULT_BUDGET_CATEGORIES, DEFAULT_RULES, type CallStatus, type EligibilityRules } from '../calls/rules.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { audit, SYSTEM } from '../platform/audit.js';
+import type { UploadArea } from '../platform/storage.js';
 import { SHANGHAI_OFFSET_MS } from '../platform/time.js';
 import { Attachment, Proposal, ProposalPartner } from '../proposals/models.js';
-import type { UploadArea } from '../platform/storage.js';
-import { readAttachmentKinds } from '../calls/schema.js';
 import { checkEligibility, type ProposalStatus } from '../proposals/rules.js';
 import { DEMO_CALL, DEMO_CRITERIA, DEMO_PLEDGES_WAN, DEMO_PROGRAMME, DEMO_TOPICS, GIVEN, prng, readNsfcProjects, SURNAMES } from './demo-data.js';
 import { buildProposalRows, consortiumPicker, DAY, insertProposalRows, partnerBudgets, seconds, WAN, type Draft, type Flaw, type Inst } from './demo-proposal-rows.js';
@@ -134,7 +134,7 @@ export async function seedDemoProposals(t: Transaction, o: { passwordHash: strin
   const office = demoUsers.get('office@demo.yrd') ?? null;
   const rows = buildProposalRows(drafts, { callId: call.id, topicIds, nowMs, rand, between, nextPartner, nextAttachment: Number((await Attachment.max('id', { transaction: t })) ?? 0) + 1, attachmentKinds: readAttachmentKinds(call.attachmentKindsJson), officerOf, office, endorserInstitutionId: fudan.id });
   await insertProposalRows(t, rows, o.uploads);
-  await audit(t, SYSTEM, { action: 'seed.demo_proposals', entityType: 'call', entityId: call.id, after: { proposals: rows.proposals.length, partners: rows.partnerRows.length, budgetLines: rows.lineRows.length, applicants: newUsers.length } });
+  await audit(t, SYSTEM, { action: 'seed.demo_proposals', entityType: 'call', entityId: call.id, after: { proposals: rows.proposals.length, partners: rows.partnerRows.length, budgetLines: rows.lineRows.length, attachments: rows.attachments.length, applicants: newUsers.length } });
   return rows.proposals.length;
 }
 

@@ -10,12 +10,12 @@
  * proposals on which reviewers disagree strongly. Deterministic (seeded PRNG) and fast (bulk inserts).
  */
 import { Op, type Sequelize, type Transaction } from 'sequelize';
+import { readAttachmentKinds } from '../calls/schema.js';
 import { Call, CallCriterion, Programme } from '../calls/models.js';
 import { Institution, User, UserRole } from '../people/models.js';
 import { audit, SYSTEM } from '../platform/audit.js';
-import { Attachment, Proposal, ProposalPartner } from '../proposals/models.js';
 import type { UploadArea } from '../platform/storage.js';
-import { readAttachmentKinds } from '../calls/schema.js';
+import { Attachment, Proposal, ProposalPartner } from '../proposals/models.js';
 import { checkEligibility } from '../proposals/rules.js';
 import { assignReviewers, proposeReplacement, type PairRef } from '../review/assignment.js';
 import { callFacts, loadInstance } from '../review/assignment-service.js';
@@ -209,7 +209,7 @@ export async function seedDemoReview(sequelize: Sequelize, t: Transaction, o: { 
     action: 'seed.demo_review',
     entityType: 'call',
     entityId: call.id,
-    after: { proposals: drafts.length, assignments: assigned.length, submitted: reviews.filter((r) => r.status === 'submitted').length, drafts: reviews.filter((r) => r.status === 'draft').length, shortfalls: result.shortfalls.length },
+    after: { proposals: drafts.length, attachments: rows.attachments.length, assignments: assigned.length, submitted: reviews.filter((r) => r.status === 'submitted').length, drafts: reviews.filter((r) => r.status === 'draft').length, shortfalls: result.shortfalls.length },
   });
   return drafts.length;
 }
