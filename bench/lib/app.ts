@@ -1,7 +1,7 @@
 /**
- * The app under test: compiled with `npm run build`, started as a child process running dist/server/main.js
- * (what `npm start` runs) on 127.0.0.1 and a random port, against a fresh database (see benchDatabase),
- * migrated and seeded by the app itself on start.
+ * The app under test: compiled with `npm run build`, started as a child process the way `npm start` starts it
+ * (dist/server/main.js with the start script's Node flags) on 127.0.0.1 and a random port, against a fresh
+ * database (see benchDatabase), migrated and seeded by the app itself on start.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scratchDatabase } from '../../test/platform/scratch-db.js';
+import { START_ENTRY, startFlags } from '../../test/support/start-script.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BENCH_VAR = path.join(ROOT, 'var', 'bench');
@@ -91,8 +92,8 @@ export async function startApp(o: StartOptions): Promise<RunningApp> {
   // The demo's attachment files of this run go with its database, not into the project's uploads/.
   const uploadDir = path.join(BENCH_VAR, 'uploads');
   rmSync(uploadDir, { recursive: true, force: true });
-  const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/server/main.js'], {
+  const nodeArgs = [...startFlags(o.root ?? ROOT), ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
+  const child = spawn(process.execPath, [...nodeArgs, START_ENTRY], {
     cwd: o.root ?? ROOT,
     env: {
       ...process.env,

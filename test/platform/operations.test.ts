@@ -16,6 +16,7 @@ import { ROOT } from '../../server/config.js';
 import { createSequelize } from '../../server/platform/db.js';
 import { DEMO_LOGINS } from '../../server/seed/demo.js';
 import { platform, testConfig } from '../support/platform.js';
+import { START_ENTRY, startFlags } from '../support/start-script.js';
 import { ensureBuilt } from './build.js';
 import { scratchDatabase, type ScratchDatabase } from './scratch-db.js';
 
@@ -248,9 +249,9 @@ describe('operations', function () {
       await db?.drop();
     });
 
-    it('runs the compiled entry, not tsx', () => {
+    it('runs the compiled entry, not tsx, with a young generation sized for serving', () => {
       const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-      expect(pkg.scripts.start).to.equal('node dist/server/main.js');
+      expect(startFlags(ROOT)).to.include('--max-semi-space-size=64');
       expect(pkg.scripts.prestart ?? pkg.scripts.prepare).to.match(/build/);
     });
 
@@ -259,7 +260,8 @@ describe('operations', function () {
       expect(existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))).to.equal(true);
       db = await scratchDatabase('cluster');
       const port = await freePort();
-      const proc = spawn(process.execPath, ['dist/server/main.js'], {
+      // As `npm start` runs it: the start script's Node flags (this also checks that the Node running the suite accepts them).
+      const proc = spawn(process.execPath, [...startFlags(ROOT), START_ENTRY], {
         cwd: ROOT,
         env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: db.url, WORKERS: '2', LOG_LEVEL: 'info', SEED_DEMO: 'true', SESSION_SECRET: 'cluster-test-secret-'.padEnd(48, 'x'), BASE_URL: `http://127.0.0.1:${port}` },
         stdio: ['ignore', 'pipe', 'pipe'],
