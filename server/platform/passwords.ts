@@ -69,6 +69,9 @@ function threadCpu(): Map<string, number> | null {
   return out;
 }
 
+/** The thread pool's priority: the lowest (see lowerThreadPoolPriority). */
+export const POOL_NICE = 19;
+
 /**
  * Lower the scheduling priority (nice) of libuv's thread pool — where argon2 hashes, and SQLite and file I/O
  * run — below the main thread's, which renders the pages. The main thread only waits for the pool when it has
@@ -82,7 +85,7 @@ function threadCpu(): Map<string, number> | null {
  * second in each: the hashing thread has a core of its own most of the time, and the pages get the other sooner.
  * SQLite's statements, on the same threads, come out ahead as well, since the main thread is their bottleneck.
  */
-export async function lowerThreadPoolPriority(nice = 19): Promise<number> {
+export async function lowerThreadPoolPriority(nice = POOL_NICE): Promise<number> {
   if (!threadCpu()) return 0;
   const size = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   // Each round queues 8 short jobs per pool thread. A pool thread works in most rounds (on a busy machine one
