@@ -83,7 +83,7 @@ export const POOL_NICE = 19;
  * Nice 19, the lowest: while 16 clients sign in continuously on SQLite, the home page kept 0.55–0.58 of its idle
  * throughput at 19, 0.50 at 10 and 0.43–0.45 at 0 (alternated runs on one machine), with the same ~43 sign-ins a
  * second in each: the hashing thread has a core of its own most of the time, and the pages get the other sooner.
- * SQLite's statements, on the same threads, come out ahead as well, since the main thread is their bottleneck.
+ * (Those figures include the home page's own SQLite statements, which run on the same threads.)
  */
 export async function lowerThreadPoolPriority(nice = POOL_NICE): Promise<number> {
   if (!threadCpu()) return 0;
