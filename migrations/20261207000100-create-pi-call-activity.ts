@@ -28,7 +28,7 @@ export const up: MigrationFn = async ({ context: { qi, sequelize } }) => {
     const remove = (row: 'NEW' | 'OLD') => `UPDATE pi_call_activity SET active = active - 1 WHERE call_id = ${row}.call_id AND pi_user_id = ${row}.pi_user_id;`;
     await q(`CREATE TRIGGER pi_call_activity_ai AFTER INSERT ON proposals WHEN NEW.status IN ${ACTIVE} BEGIN ${add('NEW')} END`);
     await q(`CREATE TRIGGER pi_call_activity_ad AFTER DELETE ON proposals WHEN OLD.status IN ${ACTIVE} BEGIN ${remove('OLD')} END`);
-    // Two triggers for an update: the old row leaves its count, the new row joins its own.
+    // An update that changes whether the row counts, or moves a counted row: the old row leaves its count, the new joins its own.
     await q(`CREATE TRIGGER pi_call_activity_au AFTER UPDATE OF status, call_id, pi_user_id ON proposals
       WHEN (COALESCE(OLD.status, '') IN ${ACTIVE}) <> (COALESCE(NEW.status, '') IN ${ACTIVE})
         OR (NEW.status IN ${ACTIVE} AND (OLD.call_id IS NOT NEW.call_id OR OLD.pi_user_id IS NOT NEW.pi_user_id))

@@ -6,8 +6,8 @@
  * the officer's. Per-proposal facts (partners, provinces, requested money, lead type,
  * enterprise self-funding) are the denormalised columns kept by facts.ts in the writers' transactions; the
  * PI's other active proposals (限项) come from the per-(call, PI) count that triggers keep in pi_call_activity
- * (the eligibility filter counts them on an index instead, as submitting does). The eligibility filter is the SQL form
- * of `failedRulesOf` for each call's rules, and each row's summary is `failedRulesOf` itself (the tests prove
+ * (the eligibility filter counts them on an index instead, as submitting does). The eligibility filter is the
+ * SQL form of `failedRulesOf` for each call's rules, and each row's summary is `failedRulesOf` itself (the tests prove
  * both agree with `checkEligibility`). Sort columns come from an allowlist; every value is bound. Plain SQL
  * (platform/sql.ts): the page is read on every view and its statement is prepared once.
  */
@@ -148,6 +148,13 @@ function orderOf(f: ScreeningFilters): string {
 }
 
 /**
+ * The PI's other active proposals in the row's call (限项), from the count the triggers of
+ * 20261207000100-create-pi-call-activity keep per (call, PI), joined by primary key as `pca`: counting for each
+ * row instead (OTHER_ACTIVE_OF_P, still used by the eligibility filter) cost MariaDB a dependent subquery per row.
+ */
+const OTHER_ACTIVE_KEPT = `COALESCE(pca.active, 0) - CASE WHEN p.status IN (${ACTIVE_STATUSES.map((x) => `'${x}'`).join(', ')}) THEN 1 ELSE 0 END`;
+
+/**
  * The columns of a list row, in the order `toRow` reads them. Each driver gets them in the form that costs its
  * main thread least:
  *  - SQLite: the whole page as one JSON array of rows (a `JSON_ARRAY` per row, joined in page order).
@@ -156,13 +163,6 @@ function orderOf(f: ScreeningFilters): string {
  *  - MySQL: the plain columns. mysql2's generated row parser reads them as cheaply as one JSON value, and MariaDB
  *    spends about 0.12 ms less per page when it does not build the arrays.
  */
-/**
- * The PI's other active proposals in the row's call (限项), from the count the triggers of
- * 20261207000100-create-pi-call-activity keep per (call, PI), joined by primary key as `pca`: counting for each
- * row instead (OTHER_ACTIVE_OF_P, still used by the eligibility filter) cost MariaDB a dependent subquery per row.
- */
-const OTHER_ACTIVE_KEPT = `COALESCE(pca.active, 0) - CASE WHEN p.status IN (${ACTIVE_STATUSES.map((x) => `'${x}'`).join(', ')}) THEN 1 ELSE 0 END`;
-
 const ROW_COLUMNS = [
   'p.id',
   'p.call_id',
