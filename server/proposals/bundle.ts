@@ -51,12 +51,16 @@ type AttachmentJson = [id: number, kind: string, originalName: string, sizeBytes
 type ExclusionJson = [id: number, expertName: string, expertInstitution: string | null, reason: string];
 type SubmissionJson = [id: number, receiptNo: string, snapshotSha256: string, createdAt: unknown];
 
+/** ACTIVE_STATUSES as an SQL list, for `status IN (…)` (constant text, so the statements stay prepared once). */
+export const ACTIVE_STATUSES_SQL = ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ');
+
 /**
  * The PI's other active proposals in the same call (限项) as a subquery on the row `p` (index call_id,
- * pi_user_id, status): the bundle and the screening list both count them. The statuses are the code's own
- * constants, written as literals, so the subquery carries no parameters.
+ * pi_user_id, status): the bundle and the screening list's eligibility filter count them (the list's rows read
+ * the count kept in pi_call_activity). The statuses are the code's own constants, written as literals, so the
+ * subquery carries no parameters.
  */
-export const OTHER_ACTIVE_OF_P = `(SELECT COUNT(*) FROM proposals o WHERE o.call_id = p.call_id AND o.pi_user_id = p.pi_user_id AND o.id <> p.id AND o.status IN (${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')}))`;
+export const OTHER_ACTIVE_OF_P = `(SELECT COUNT(*) FROM proposals o WHERE o.call_id = p.call_id AND o.pi_user_id = p.pi_user_id AND o.id <> p.id AND o.status IN (${ACTIVE_STATUSES_SQL}))`;
 
 /** What belongs to a proposal, list by list: the columns of each list's JSON rows and where they come from. */
 const LISTS = [

@@ -16,8 +16,8 @@ import { named, sqlOf, toDate, type Param, type Sql } from '../platform/sql.js';
 import type { CallStatus, EligibilityRules } from '../calls/rules.js';
 import type { InstitutionType } from '../people/rules.js';
 import { failedRulesOf, type ProposalFacts } from './facts-rules.js';
-import { OTHER_ACTIVE_OF_P } from './bundle.js';
-import { ACTIVE_STATUSES, type ProposalStatus, type RuleId } from './rules.js';
+import { ACTIVE_STATUSES_SQL, OTHER_ACTIVE_OF_P } from './bundle.js';
+import type { ProposalStatus, RuleId } from './rules.js';
 import { containsPattern } from './screening-rules.js';
 
 export const SCREENING_PAGE_SIZE = 50;
@@ -152,7 +152,7 @@ function orderOf(f: ScreeningFilters): string {
  * 20261207000100-create-pi-call-activity keep per (call, PI), joined by primary key as `pca`: counting for each
  * row instead (OTHER_ACTIVE_OF_P, still used by the eligibility filter) cost MariaDB a dependent subquery per row.
  */
-const OTHER_ACTIVE_KEPT = `COALESCE(pca.active, 0) - CASE WHEN p.status IN (${ACTIVE_STATUSES.map((x) => `'${x}'`).join(', ')}) THEN 1 ELSE 0 END`;
+const OTHER_ACTIVE_KEPT = `COALESCE(pca.active, 0) - CASE WHEN p.status IN (${ACTIVE_STATUSES_SQL}) THEN 1 ELSE 0 END`;
 
 /**
  * The columns of a list row, in the order `toRow` reads them. Each driver gets them in the form that costs its
